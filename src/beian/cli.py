@@ -111,7 +111,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         table.add_row(item, mark, detail)
 
     try:
-        call_command("check", verbosity=0)
+        import io
+
+        call_command("check", stdout=io.StringIO())
         row("Django system checks", True, "")
     except Exception as exc:  # a SystemCheckError lists every problem
         row("Django system checks", False, str(exc))
@@ -201,6 +203,8 @@ _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import beian.commands  # noqa: F401 - registers token, audit, worker
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,27 +1,32 @@
 """The HTTP API at /api/v1 (django-ninja; OpenAPI at /api/v1/docs).
 
-Errors are JSON ``{"code", "message", ...context}``; ``message`` follows the request's language
-(zh-hans by default, English with ``Accept-Language: en``).
+Every error is JSON ``{"code", "message", ...context}``; ``message`` follows the request's language
+(zh-hans by default, English with ``Accept-Language: en``). Statuses: 400/422 invalid input, 401/403
+not allowed, 404 not yours or absent, 409 conflict, 423 locked, 429 throttled (with ``Retry-After``).
 """
 
 from __future__ import annotations
 
-from django.utils.translation import get_language
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 
+from beian.core.errors import ServiceError
+from beian.core.http import language
+from beian.orders.api import reviews as reviews_router
+from beian.orders.api import router as orders_router
+from beian.registry.api import router as subjects_router
 from beian.rules.describe import describe
 from beian.rules.errors import RulesError
 
 api = NinjaAPI(
     title="beian API",
     version="1",
-    description="ICP 备案平台接口 / ICP filing platform API",
+    description="ICP 备案平台接口 / ICP filing platform API. Errors: {code, message, ...context}.",
     urls_namespace="api",
 )
-
-
-def error_body(exc: RulesError) -> dict:
-    return {"code": exc.code, "message": exc.message(get_language() or "zh-hans"), **_jsonable(exc.context)}
 
 
 def _jsonable(context: dict) -> dict:
@@ -31,9 +36,59 @@ def _jsonable(context: dict) -> dict:
     }
 
 
+def error_body(exc: RulesError) -> dict:
+    return {**_jsonable(exc.context), "code": exc.code, "message": exc.message(language())}
+
+
 @api.exception_handler(RulesError)
 def rules_error(request, exc: RulesError):
-    return api.create_response(request, error_body(exc), status=400)
+    status = exc.status if isinstance(exc, ServiceError) else 400
+    response = api.create_response(request, error_body(exc), status=status)
+    if status == 429 and "retry_after" in exc.context:
+        response["Retry-After"] = str(exc.context["retry_after"])
+    return response
+
+
+@api.exception_handler(NinjaValidationError)
+def validation_error(request, exc: NinjaValidationError):
+    fields = [".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors]
+    zh = "请求内容不正确：" + "；".join(
+        f"{f}：{e.get('msg', '')}" for f, e in zip(fields, exc.errors, strict=False)
+    )
+    en = "Invalid request: " + "; ".join(
+        f"{f}: {e.get('msg', '')}" for f, e in zip(fields, exc.errors, strict=False)
+    )
+    body = {"code": "invalid_input", "message": en if language().startswith("en") else zh, "fields": fields}
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request, exc):
+    zh, en = (
+        "请先登录，或在 Authorization 头中提供有效的 API 令牌",
+        "Sign in, or send a valid API token in the Authorization header",
+    )
+    return api.create_response(
+        request,
+        {"code": "not_authenticated", "message": en if language().startswith("en") else zh},
+        status=401,
+    )
+
+
+@api.exception_handler(ObjectDoesNotExist)
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    zh, en = "对象不存在或无权查看", "Not found, or not yours"
+    return api.create_response(
+        request, {"code": "not_found", "message": en if language().startswith("en") else zh}, status=404
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    return api.create_response(
+        request, {"code": f"http_{exc.status_code}", "message": str(exc)}, status=exc.status_code
+    )
 
 
 @api.get("/inspect", tags=["rules"], summary="Describe a filing number or a domain")
@@ -41,3 +96,8 @@ def inspect(request, q: str):
     """What ``q`` is: a filing number (canonical form, province, licence, suffix) or a domain
     (A-label, U-label, registrable domain, TLD approval, scope)."""
     return describe(q)
+
+
+api.add_router("", subjects_router)
+api.add_router("", orders_router)
+api.add_router("", reviews_router)

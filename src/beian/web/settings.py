@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import dj_database_url
@@ -27,8 +28,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",
+    "beian.core",
+    "beian.accounts",
+    "beian.registry",
+    "beian.orders",
+    "beian.audit",
+    "beian.notify",
+    "beian.gate",
     "beian.web",
 ]
+AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -105,6 +115,36 @@ LOGIN_URL = "login"
 # The deployment's own filing number, shown in every page's footer when set (linked to beian.miit.gov.cn).
 BEIAN_SITE_FILING_NUMBER = os.environ.get("BEIAN_SITE_FILING_NUMBER", "")
 BEIAN_DEMO = config.env_bool("BEIAN_DEMO")
+
+# How a cancellation is confirmed: "password" (备案密码, the seed's flow) or "sms" (MIIT's check since 2020-08-17).
+BEIAN_CANCELLATION_VERIFICATION = os.environ.get("BEIAN_CANCELLATION_VERIFICATION", "password")
+if BEIAN_CANCELLATION_VERIFICATION not in {"password", "sms"}:
+    raise ValueError("BEIAN_CANCELLATION_VERIFICATION must be 'password' or 'sms'")
+# 取消接入 is decided by the provider alone unless this is set (the bureau's role is UNCONFIRMED).
+BEIAN_CANCEL_ACCESS_NEEDS_BUREAU = config.env_bool("BEIAN_CANCEL_ACCESS_NEEDS_BUREAU")
+# Typical bureau review time in working days: {"44": 5, "*": 10}; empty: the rules' default (10).
+BEIAN_BUREAU_REVIEW_DAYS = json.loads(os.environ.get("BEIAN_BUREAU_REVIEW_DAYS") or "{}")
+# Orders untouched this many days expire (reminders on the days listed), Alibaba doc 157772.
+BEIAN_ORDER_EXPIRY_DAYS = int(os.environ.get("BEIAN_ORDER_EXPIRY_DAYS", "45"))
+BEIAN_ORDER_REMINDER_DAYS = (30, 40)
+
+# Mail: the development default writes each message to a file under $BEIAN_HOME/mail; set
+# BEIAN_EMAIL_BACKEND=smtp with EMAIL_HOST etc. (Django's names) for real delivery.
+_mail = os.environ.get("BEIAN_EMAIL_BACKEND", "file")
+EMAIL_BACKEND = {
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "memory": "django.core.mail.backends.locmem.EmailBackend",
+}[_mail]
+EMAIL_FILE_PATH = str(BASE_DIR / "mail")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = config.env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("BEIAN_FROM_EMAIL", "beian@localhost")
+BEIAN_BASE_URL = os.environ.get("BEIAN_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,80 @@
+"""Sub-commands of ``beian`` that need Django: token, audit, worker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from beian.cli import _EXTENSIONS, EXIT_ERROR, CommandFailed, _django
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    _django()
+    from beian.accounts.services import token_create, user_by_username
+    from beian.core.errors import ServiceError
+
+    try:
+        user = user_by_username(args.username)
+    except ServiceError as exc:
+        raise CommandFailed(f"{exc.message_zh} / {exc.message_en}") from None
+    print(token_create(user=user, name=args.name))
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    _django()
+    from beian.audit.services import audit_verify
+
+    result = audit_verify()
+    if result.ok:
+        print(f"审计日志完整 / audit chain intact: {result.checked} entries")
+        return 0
+    print(f"审计日志被篡改 / audit chain broken at entry {result.bad_seq}: {result.problem}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _django()
+    from django.db import close_old_connections
+
+    from beian.notify.services import outbox_deliver_due
+    from beian.orders.jobs import expire_untouched_orders, return_expired_codes
+
+    last_jobs = 0.0
+    print("beian worker: delivering the outbox, expiring orders", flush=True)
+    while True:
+        close_old_connections()
+        sent, failed = outbox_deliver_due(limit=200)
+        if time.monotonic() - last_jobs >= args.jobs_interval:
+            expire_untouched_orders()
+            return_expired_codes()
+            last_jobs = time.monotonic()
+        if args.once:
+            print(f"sent {sent}, failed attempts {failed}")
+            return 0
+        if not sent:
+            time.sleep(args.interval)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("token", help="API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    c = tsub.add_parser("create", help="create an API token for USERNAME and print it (shown once)")
+    c.add_argument("username")
+    c.add_argument("--name", default="cli")
+    c.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("audit", help="the audit log")
+    asub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    v = asub.add_parser("verify", help="check the hash chain; name the first bad entry")
+    v.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("worker", help="deliver mail and SMS from the outbox; run periodic jobs")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
+    p.add_argument("--jobs-interval", type=float, default=60.0, help="seconds between expiry runs")
+    p.set_defaults(func=cmd_worker)
+
+
+_EXTENSIONS.append(register)

@@ -1,0 +1,64 @@
+"""Test data built through the real services (no fixtures that bypass the engine)."""
+
+from __future__ import annotations
+
+import itertools
+
+from beian.accounts.services import user_create
+from beian.orders import verification
+from beian.registry.services import filing_import
+from beian.rules import natures
+
+_seq = itertools.count(1)
+PASSWORD = "Correct-Horse-42"
+
+
+def user(username: str | None = None, role: str = "applicant", province: str = "", email: str | None = None):
+    name = username or f"user{next(_seq)}"
+    return user_create(username=name, password="pw-" + name, role=role, province=province, email=email or f"{name}@example.cn")
+
+
+def uscc(seed: int) -> str:
+    body = f"9111010{seed:010d}"[:17]
+    return body + natures.uscc_check_char(body)
+
+
+def person(n: int = 0) -> dict:
+    return {"responsible_name": "张三", "responsible_mobile": f"1380013{n % 10000:04d}", "responsible_email": f"owner{n}@example.cn"}
+
+
+def filed_subject(owner, *, province_abbr: str = "京", year: str = "2021", domains_per_site=(["example-a.cn"],), password: str = PASSWORD, served=True):
+    """An active subject as MIIT has it, with websites -1..-n carrying the given domains."""
+    n = next(_seq)
+    number = f"{province_abbr}ICP备{year}{n:06d}号"
+    websites = [
+        {"number": f"{number}-{i}", "name": f"网站{i}", "homepage": f"http://{doms[0]}", "domains": list(doms), "served_here": served}
+        for i, doms in enumerate(domains_per_site, start=1)
+    ]
+    return filing_import(
+        owner=owner,
+        subject={
+            "number": number,
+            "nature": "enterprise",
+            "name": f"测试科技有限公司{n}",
+            "certificate_type": "uscc",
+            "certificate_number": uscc(n),
+            "address": "北京市海淀区",
+            **person(n),
+        },
+        websites=websites,
+        filing_password_hash=verification.hash_password(password),
+    )
+
+
+def new_filing_args(*, domain: str, province: str = "11", n: int | None = None) -> dict:
+    n = n if n is not None else next(_seq)
+    return {
+        "province": province,
+        "nature": "enterprise",
+        "certificate_type": "uscc",
+        "certificate_number": uscc(100000 + n),
+        "subject": {"name": f"新公司{n}", "address": "地址", **person(n)},
+        "website": {"name": f"新网站{n}", "responsible_name": "李四", "responsible_mobile": "13900000000", "responsible_email": f"site{n}@example.cn"},
+        "domain": domain,
+    }

@@ -19,3 +19,26 @@ def pytest_sessionfinish(session, exitstatus):
             f"BEIAN_TEST_STRICT=1: {len(skipped)} skipped test(s) count as failures", red=True
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Cheap hashes in tests (argon2id with minimal cost; MD5 for accounts): the code paths stay the same."""
+    from argon2 import PasswordHasher
+    from django.conf import settings
+
+    from beian.orders import verification
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    verification.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    """Tests may move the service clock; every test starts and ends at the real time."""
+    from beian.core import clock
+
+    clock.reset()
+    yield
+    clock.reset()

@@ -57,6 +57,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
             time.sleep(args.interval)
 
 
+def cmd_password_issue(args: argparse.Namespace) -> int:
+    _django()
+    from beian.accounts.services import user_by_username
+    from beian.core.errors import ServiceError
+    from beian.orders.recovery import password_issue_link
+
+    try:
+        subject = password_issue_link(actor=user_by_username(args.admin), number=args.number)
+    except ServiceError as exc:
+        raise CommandFailed(f"{exc.message_zh} / {exc.message_en}") from None
+    print(f"重置链接已发送至 {subject.number} 的主体负责人（{subject.responsible_email}）/ reset link sent")
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("token", help="API tokens")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -69,6 +83,13 @@ def register(sub) -> None:
     asub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     v = asub.add_parser("verify", help="check the hash chain; name the first bad entry")
     v.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("filing-password", help="filing passwords (备案密码)")
+    fsub = p.add_subparsers(dest="password_command", required=True, metavar="ACTION")
+    i = fsub.add_parser("issue", help="send the subject's responsible person a reset link (audited as ADMIN)")
+    i.add_argument("number")
+    i.add_argument("--admin", required=True, help="the admin account the audit entry names")
+    i.set_defaults(func=cmd_password_issue)
 
     p = sub.add_parser("worker", help="deliver mail and SMS from the outbox; run periodic jobs")
     p.add_argument("--once", action="store_true", help="one round, then exit")

@@ -157,3 +157,20 @@ class Domain(models.Model):
     @property
     def tld_approved(self) -> bool:
         return self.name.rsplit(".", 1)[-1] in domain_rules.approved_tlds()
+
+
+class PasswordResetToken(models.Model):
+    """A one-time link to set a new filing password (找回备案密码): stored as a digest, valid 30 minutes."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="password_reset_tokens")
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+
+    class Meta:
+        db_table = "beian_password_reset_token"
+
+    def __str__(self) -> str:
+        return f"reset token for subject {self.subject_id} ({'used' if self.used_at else 'unused'})"

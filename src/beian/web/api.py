@@ -17,6 +17,7 @@ from beian.core.errors import ServiceError
 from beian.core.http import language
 from beian.orders.api import reviews as reviews_router
 from beian.orders.api import router as orders_router
+from beian.orders.recovery_api import router as recovery_router
 from beian.registry.api import router as subjects_router
 from beian.rules.describe import describe
 from beian.rules.errors import RulesError
@@ -101,3 +102,4 @@ def inspect(request, q: str):
 api.add_router("", subjects_router)
 api.add_router("", orders_router)
 api.add_router("", reviews_router)
+api.add_router("", recovery_router)

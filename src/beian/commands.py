@@ -71,6 +71,14 @@ def cmd_password_issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workflow_diagram(args: argparse.Namespace) -> int:
+    _django()
+    from beian.orders.workflow import diagram
+
+    print(diagram())
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("token", help="API tokens")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -90,6 +98,11 @@ def register(sub) -> None:
     i.add_argument("number")
     i.add_argument("--admin", required=True, help="the admin account the audit entry names")
     i.set_defaults(func=cmd_password_issue)
+
+    p = sub.add_parser("workflow", help="the order workflow")
+    wsub = p.add_subparsers(dest="workflow_command", required=True, metavar="ACTION")
+    d = wsub.add_parser("diagram", help="print the state diagram (Mermaid) drawn from the transition table")
+    d.set_defaults(func=cmd_workflow_diagram)
 
     p = sub.add_parser("worker", help="deliver mail and SMS from the outbox; run periodic jobs")
     p.add_argument("--once", action="store_true", help="one round, then exit")

@@ -304,3 +304,18 @@ def move(
         order.save()
         record(order, action, from_state, actor=actor, note=note, data={**(data or {}), **effect_data})
     return order
+
+
+def diagram() -> str:
+    """The state diagram drawn from ``TRANSITIONS`` (Mermaid), for docs/workflow.md."""
+    lines = ["stateDiagram-v2"]
+    for t in TRANSITIONS:
+        kinds = "all kinds" if t.kinds == ALL else ", ".join(sorted(k.value for k in t.kinds))
+        when = f" [{t.when.value}]" if t.when else ""
+        source = "[*]" if t.source is None else t.source.value
+        lines.append(
+            f"    {source} --> {t.target.value}: {t.action.value} by {t.actor.value}{when} ({kinds})"
+        )
+    for final in (State.APPROVED, State.REJECTED, State.ABANDONED, State.EXPIRED):
+        lines.append(f"    {final.value} --> [*]")
+    return "\n".join(lines)

@@ -13,7 +13,8 @@ from beian.rules import domains, filing_numbers, provinces
 from beian.rules.errors import RulesError
 
 # Text that reads like a number (it has ICP in it, or a CJK character and a licence category) is
-# judged as a number, so that 京ICP备123 says "bad digit count" rather than "invalid domain".
+# judged as a number first, so that 京ICP备123 says "bad digit count" rather than "invalid domain";
+# a valid domain that merely contains the letters ICP (icp.example.com) is still a domain.
 _LOOKS_LIKE_NUMBER = re.compile(r"ICP|^[\u4e00-\u9fff]B\d")
 
 
@@ -22,7 +23,13 @@ def describe(text: str) -> dict[str, Any]:
         raise RulesError("not_text", "输入必须是文本", "The input must be text")
     folded = filing_numbers.normalize_text(text[: filing_numbers.MAX_INPUT + 1])
     if _LOOKS_LIKE_NUMBER.search(folded):
-        return describe_number(text)
+        try:
+            return describe_number(text)
+        except RulesError as number_error:
+            try:
+                return describe_domain(text)
+            except RulesError:
+                raise number_error from None
     try:
         return describe_domain(text)
     except RulesError as domain_error:

@@ -56,7 +56,7 @@ class Domain:
 
 @cache
 def _psl() -> PublicSuffixList:
-    return PublicSuffixList(only_icann=True)
+    return PublicSuffixList(only_icann=True, accept_unknown=False)  # an unlisted TLD does not exist
 
 
 @cache
@@ -77,7 +77,7 @@ def _host_of(text: str) -> str:
     """The host part of what the user typed: a bare name or any URL."""
     s = unicodedata.normalize("NFC", text).translate(_DOTS).strip()
     s = "".join(ch for ch in s if unicodedata.category(ch) != "Cf")
-    if "://" in s:
+    if "://" in s or s.startswith("//"):  # a URL, also scheme-relative (//example.com/)
         try:
             parts = urlsplit(s)
             host = parts.hostname or ""
@@ -110,12 +110,7 @@ def _to_ascii(text: str) -> tuple[str, list[str]]:
     if not host or host == ".":
         raise _error("empty", "请输入域名，例如 example.com", "Enter a domain name, e.g. example.com", text)
     if host.startswith("[") or _is_ip(host.rstrip(".")):
-        raise _error(
-            "ip_address",
-            "IP 地址不能备案，请输入域名",
-            "An IP address cannot be filed: enter a domain name",
-            text,
-        )
+        raise _ip_error(text)
     host = host.rstrip(".")
     if not host or ".." in host or host.startswith("."):
         raise _error(
@@ -124,8 +119,11 @@ def _to_ascii(text: str) -> tuple[str, list[str]]:
             "The domain name has an empty label (two dots in a row)",
             text,
         )
-    try:
-        ascii_name = idna.encode(host, uts46=True).decode("ascii")
+    for label in host.split("."):
+        if label.isascii() and not _LDH.match(label.lower()):
+            raise _bad_label(label, text)
+    try:  # label by label, so that an over-long name is reported as too_long below, not as a bad label
+        ascii_name = ".".join(idna.encode(label, uts46=True).decode("ascii") for label in host.split("."))
     except idna.IDNAError as exc:
         raise _error(
             "invalid_label",
@@ -143,12 +141,9 @@ def _to_ascii(text: str) -> tuple[str, list[str]]:
     labels = ascii_name.split(".")
     for label in labels:
         if not _LDH.match(label):
-            raise _error(
-                "invalid_label",
-                f"域名中的“{label[:63]}”无效：每一部分 1–63 个字符，只能使用字母、数字和连字符，且不能以连字符开头或结尾",
-                f"Label {label[:63]!r} is not valid: 1-63 letters, digits or hyphens, not starting or ending with a hyphen",
-                text,
-            )
+            raise _bad_label(label, text)
+    if _is_ip(ascii_name):  # ①.②.③.④ maps to 1.2.3.4
+        raise _ip_error(text)
     if len(ascii_name) > 253:
         raise _error(
             "too_long", "域名总长度超过 253 个字符", "The domain name is longer than 253 characters", text
@@ -161,6 +156,24 @@ def _to_ascii(text: str) -> tuple[str, list[str]]:
             text,
         )
     return ascii_name, labels
+
+
+def _ip_error(text: str) -> DomainError:
+    return _error(
+        "ip_address",
+        "IP 地址不能备案，请输入域名",
+        "An IP address cannot be filed: enter a domain name",
+        text,
+    )
+
+
+def _bad_label(label: str, text: str) -> DomainError:
+    return _error(
+        "invalid_label",
+        f"域名中的“{label[:63]}”无效：每一部分 1–63 个字符，只能使用字母、数字和连字符，且不能以连字符开头或结尾",
+        f"Label {label[:63]!r} is not valid: 1-63 letters, digits or hyphens, not starting or ending with a hyphen",
+        text,
+    )
 
 
 def _is_ip(host: str) -> bool:

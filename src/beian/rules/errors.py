@@ -41,3 +41,7 @@ class ProvinceError(RulesError):
 
 class NatureError(RulesError):
     """An unknown subject nature (主办单位性质) or certificate type."""
+
+
+class WorkdayError(RulesError):
+    """A working-day computation asked with arguments outside its domain (negative days, unknown stage)."""

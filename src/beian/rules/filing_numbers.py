@@ -49,7 +49,7 @@ _SUFFIX_LETTER = {
 _LETTER_OF = {v: k for k, v in _SUFFIX_LETTER.items()}
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−﹘﹣－"), "-")
 _DIGIT_RULES = {Licence.FILING: (8, 10), Licence.ICP_LICENCE: (6,), Licence.B2: (8,)}
-_CATEGORIES = re.compile(r"B\d(?:[.、]B\d)*")
+_CATEGORIES = re.compile(r"B[0-9](?:[.、]B[0-9])*")  # ASCII digits only: output is the clean form
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +160,7 @@ def parse(text: str) -> FilingNumber:
             )
         rest = rest[1:]
     rest = rest.lstrip(":")
-    m = re.match(r"\d+", rest)
+    m = re.match(r"[0-9]+", rest)
     if not m:
         raise _error(
             "missing_digits",
@@ -194,7 +194,7 @@ def parse(text: str) -> FilingNumber:
     sequence: int | None = None
     service: ServiceType | None = None
     if rest.startswith("-"):
-        m = re.match(r"-(\d{1,6})([A-Z]?)", rest)
+        m = re.match(r"-([0-9]{1,6})([A-Z]?)", rest)
         if not m:
             raise _error(
                 "bad_suffix",

@@ -145,7 +145,7 @@ def normalize_certificate_number(certificate_code: str, number: str) -> str:
                 value=value,
             )
     elif ctype.code == "resident_id":
-        if not re.fullmatch(r"\d{17}[\dX]", value):
+        if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
             raise NatureError(
                 "bad_resident_id",
                 "居民身份证号码应为 18 位（最后一位可为 X）",

@@ -19,6 +19,7 @@ from enum import StrEnum
 import chinese_calendar
 
 from beian.rules import provinces
+from beian.rules.errors import WorkdayError
 
 PROVIDER_REVIEW_WORKDAYS = 1  # 接入商初审: providers announce about 1-2 working days
 BUREAU_REVIEW_TYPICAL_WORKDAYS = 10  # 管局审核: 1-20 working days; per-province figures UNCONFIRMED
@@ -100,7 +101,12 @@ def _estimate(day: dt.date, uncovered: set[int]) -> Estimate:
 def add_workdays(start: dt.date, n: int) -> Estimate:
     """The date ``n`` working days after ``start`` (``n = 0``: the first working day on or after ``start``)."""
     if not 0 <= n <= MAX_WORKDAYS:
-        raise ValueError(f"n must be between 0 and {MAX_WORKDAYS}")
+        raise WorkdayError(
+            "bad_workday_count",
+            f"工作日数应在 0 到 {MAX_WORKDAYS} 之间，实际为 {n}",
+            f"The number of working days is between 0 and {MAX_WORKDAYS}, not {n}",
+            value=n,
+        )
     uncovered: set[int] = set()
     day = start
     if n == 0:
@@ -156,7 +162,15 @@ def review_eta(
 
     ``typical_workdays`` overrides the bureau's typical review time (deployment setting).
     """
-    stage = Stage(stage)
+    try:
+        stage = Stage(stage)
+    except ValueError:
+        raise WorkdayError(
+            "unknown_stage",
+            f"未知的审核阶段 {stage!r}：应为 provider（接入商初审）或 bureau（管局审核）",
+            f"Unknown review stage {stage!r}: use provider or bureau",
+            value=str(stage),
+        ) from None
     if stage is Stage.PROVIDER:
         expected = add_workdays(submitted, PROVIDER_REVIEW_WORKDAYS)
         latest = add_workdays(submitted, 2)

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 EXIT_ERROR = 2
 
@@ -83,7 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         blocking_threads=args.threads,
         static_path_route=["/static"],
-        static_path_mount=[settings.STATIC_ROOT],
+        static_path_mount=[Path(settings.STATIC_ROOT)],
         log_access=args.access_log,
     ).serve()
     return 0

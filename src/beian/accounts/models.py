@@ -46,6 +46,12 @@ class User(AbstractUser):
     def is_bureau_reviewer(self) -> bool:
         return self.role == Role.BUREAU_REVIEWER
 
+    @property
+    def province_name(self) -> str:
+        from beian.rules import provinces
+
+        return provinces.by_code(self.province).name if self.province else ""
+
 
 TOKEN_PREFIX = "bn_"
 

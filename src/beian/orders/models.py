@@ -98,3 +98,19 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.order_id} {self.action} {self.from_state}->{self.to_state}"
+
+    @property
+    def to_state_label(self) -> str:
+        from django.utils.translation import get_language
+
+        state = State(self.to_state)
+        return STATE_EN[state] if (get_language() or "").startswith("en") else state.label
+
+    @property
+    def action_label(self) -> str:
+        from django.utils.translation import get_language
+
+        from beian.orders.workflow import ACTION_LABELS, Action
+
+        zh, en = ACTION_LABELS[Action(self.action)]
+        return en if (get_language() or "").startswith("en") else zh

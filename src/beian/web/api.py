@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from beian.core.errors import ServiceError
 from beian.core.http import language
+from beian.offline.api import router as provinces_router
 from beian.orders.api import reviews as reviews_router
 from beian.orders.api import router as orders_router
 from beian.orders.recovery_api import router as recovery_router
@@ -103,3 +104,4 @@ api.add_router("", subjects_router)
 api.add_router("", orders_router)
 api.add_router("", reviews_router)
 api.add_router("", recovery_router)
+api.add_router("", provinces_router)

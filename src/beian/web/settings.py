@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_htmx",
     "beian.core",
     "beian.accounts",
     "beian.registry",
@@ -36,6 +37,8 @@ INSTALLED_APPS = [
     "beian.audit",
     "beian.notify",
     "beian.gate",
+    "beian.review",
+    "beian.offline",
     "beian.web",
 ]
 AUTH_USER_MODEL = "accounts.User"
@@ -49,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "beian.web.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "beian.web.urls"
@@ -111,6 +116,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = str(BASE_DIR / "static")
 
 LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Behind HTTPS set BEIAN_SECURE_COOKIES=1 (cookies only over TLS, HSTS).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = config.env_bool("BEIAN_SECURE_COOKIES")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 # The deployment's own filing number, shown in every page's footer when set (linked to beian.miit.gov.cn).
 BEIAN_SITE_FILING_NUMBER = os.environ.get("BEIAN_SITE_FILING_NUMBER", "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 
 from beian.rules.describe import describe
@@ -12,6 +12,24 @@ from beian.rules.errors import RulesError
 
 
 def home(request):
+    """Signed in: the page of one's role. Anonymous: sign in, or the public tools."""
+    user = request.user
+    if user.is_authenticated:
+        if user.role == "provider_reviewer":
+            return redirect("review_queue", "provider")
+        if user.role == "bureau_reviewer":
+            return redirect("review_queue", "bureau")
+        return redirect("subject_list")
+    return render(request, "web/landing.html", {})
+
+
+def blocked(request):
+    """The page nginx shows for a host that is not served (no active filing here): 该网站暂时无法访问."""
+    host = (request.GET.get("host") or request.headers.get("X-Original-Host") or "")[:253]
+    return render(request, "web/blocked.html", {"host": host}, status=403)
+
+
+def inspect(request):
     q = request.GET.get("q", "").strip()
     result = error = None
     if q:
@@ -19,7 +37,7 @@ def home(request):
             result = describe(q)
         except RulesError as exc:
             error = exc.message(get_language() or "zh-hans")
-    return render(request, "web/home.html", {"q": q, "result": result, "error": error})
+    return render(request, "web/home.html", {"q": q, "result": result, "error": error, "nav": "inspect"})
 
 
 def healthz(request):

@@ -1,0 +1,69 @@
+"""Sign in and out. Sign-in attempts are throttled per address and per username."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.utils.translation import gettext as _
+
+from beian.core.errors import Throttled
+from beian.core.http import client_ip, language
+from beian.core.throttle import throttle_hit
+from beian.web import config
+
+
+def demo_credentials() -> dict:
+    """The demo accounts and filing passwords, shown on the sign-in page in demo mode only."""
+    if not settings.BEIAN_DEMO:
+        return {}
+    try:
+        data = json.loads((config.home() / "demo-credentials.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {
+        "accounts": [
+            {"username": name, "password": d["password"]} for name, d in data.get("users", {}).items()
+        ],
+        "filing_passwords": sorted(data.get("filing_passwords", {}).items()),
+    }
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        username = (request.POST.get("username") or "")[:150]
+        try:
+            throttle_hit(
+                f"login-ip:{client_ip(request)}",
+                capacity=20,
+                per_seconds=300,
+                what_zh="登录尝试",
+                what_en="sign-in attempts",
+            )
+            throttle_hit(
+                f"login-user:{username.lower()}",
+                capacity=10,
+                per_seconds=300,
+                what_zh="登录尝试",
+                what_en="sign-in attempts",
+            )
+        except Throttled as exc:
+            messages.error(request, exc.message(language()))
+            response = self.get(request, *args, **kwargs)
+            response.status_code = 429
+            response["Retry-After"] = str(exc.context["retry_after"])
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        demo = demo_credentials()
+        context["demo_accounts"] = demo.get("accounts", [])
+        context["demo_filing_passwords"] = demo.get("filing_passwords", [])
+        context["title"] = _("登录")
+        return context

@@ -62,3 +62,85 @@ def new_filing_args(*, domain: str, province: str = "11", n: int | None = None) 
         "website": {"name": f"新网站{n}", "responsible_name": "李四", "responsible_mobile": "13900000000", "responsible_email": f"site{n}@example.cn"},
         "domain": domain,
     }
+
+
+def new_filing_body(*, domain: str, province: str = "11", n: int | None = None) -> dict:
+    """The JSON body of ``POST /api/v1/orders`` for a new filing (首次备案)."""
+    args = new_filing_args(domain=domain, province=province, n=n)
+    return {
+        "kind": "new_filing",
+        "province": args["province"],
+        "nature": args["nature"],
+        "certificate_type": args["certificate_type"],
+        "certificate_number": args["certificate_number"],
+        "subject_info": args["subject"],
+        "website_info": args["website"],
+        "domain": args["domain"],
+    }
+
+
+# --- added for the workflow, effects, refusal, verification and audit suites ---------------------------
+
+
+def quick_user(role: str = "applicant", province: str = ""):
+    """A user without a usable password (no argon2 hashing): fast, for service-level tests."""
+    name = f"quick{next(_seq)}"
+    return user_create(username=name, password=None, role=role, province=province, email=f"{name}@example.cn")
+
+
+def filed_subject_sites(
+    owner, sites, *, province_abbr: str = "京", year: str = "2021", password: str = PASSWORD
+):
+    """An active subject whose websites -1..-n are given one by one.
+
+    Each site: {"domains": [...], "served": bool (default True), "responsible_mobile": str (optional)}.
+    """
+    n = next(_seq)
+    number = f"{province_abbr}ICP备{year}{n:06d}号"
+    websites = []
+    for i, site in enumerate(sites, start=1):
+        data = {
+            "number": f"{number}-{i}",
+            "name": f"网站{i}",
+            "homepage": f"http://{site['domains'][0]}",
+            "domains": list(site["domains"]),
+            "served_here": site.get("served", True),
+        }
+        if site.get("responsible_mobile"):
+            data["responsible_mobile"] = site["responsible_mobile"]
+        websites.append(data)
+    return filing_import(
+        owner=owner,
+        subject={
+            "number": number,
+            "nature": "enterprise",
+            "name": f"测试科技有限公司{n}",
+            "certificate_type": "uscc",
+            "certificate_number": uscc(n),
+            "address": "北京市海淀区",
+            **person(n),
+        },
+        websites=websites,
+        filing_password_hash=verification.hash_password(password),
+    )
+
+
+def served_domains_in_db() -> set[str]:
+    """What the gate should serve according to the registry: active domains of active websites served here."""
+    from beian.registry.models import Domain
+
+    return set(
+        Domain.objects.filter(
+            status="active", website__status="active", website__served_here=True
+        ).values_list("name", flat=True)
+    )
+
+
+def assert_consistent() -> None:
+    """The change feed replays to the registry's served set, and the audit chain is intact."""
+    from beian.audit.services import audit_verify
+    from beian.gate.services import served_set_from_feed
+
+    assert served_set_from_feed() == served_domains_in_db()
+    result = audit_verify()
+    assert result.ok, result.problem

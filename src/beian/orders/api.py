@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from beian.accounts.auth import api_auth
 from beian.core.errors import Invalid
@@ -64,7 +64,7 @@ def submit(request, body: OrderIn):
                 "dry_run is for cancellations only",
                 field="dry_run",
             )
-        return 200, preview_dict(_preview(request, kind, body.subject, body.website))
+        return Status(200, preview_dict(_preview(request, kind, body.subject, body.website)))
     if kind == Kind.NEW_FILING:
         order = services.new_filing_submit(
             actor=user,
@@ -124,7 +124,7 @@ def submit(request, body: OrderIn):
                 other_provider_serves=body.other_provider_serves,
                 reason=body.reason or "",
             )
-    return 201, order_detail(order)
+    return Status(201, order_detail(order))
 
 
 @router.get("/orders", response=list[OrderSummaryOut], summary="My orders, newest first")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from beian.accounts.auth import api_auth
 from beian.core.http import client_ip, language
@@ -51,7 +51,7 @@ def request_recovery(request, body: RecoveryIn):
         certificate_number=body.certificate_number,
         ip=client_ip(request),
     )
-    return 202, _msg("recovery_requested", ACCEPTED)
+    return Status(202, _msg("recovery_requested", ACCEPTED))
 
 
 @router.post(
@@ -61,10 +61,8 @@ def request_recovery(request, body: RecoveryIn):
 )
 def reset(request, body: ResetIn):
     subject = recovery.password_reset(token=body.token, new_password=body.new_password)
-    return 200, _msg(
-        "password_reset",
-        (f"主体 {subject.number} 的备案密码已重置", f"The filing password of {subject.number} was reset"),
-    )
+    done = (f"主体 {subject.number} 的备案密码已重置", f"The filing password of {subject.number} was reset")
+    return Status(200, _msg("password_reset", done))
 
 
 @router.post(
@@ -75,10 +73,8 @@ def reset(request, body: ResetIn):
 )
 def issue(request, body: IssueIn):
     subject = recovery.password_issue_link(actor=request.auth, number=body.number)
-    return 202, _msg(
-        "link_issued",
-        (
-            f"重置链接已发送至 {subject.number} 的主体负责人",
-            f"A reset link was sent to the responsible person of {subject.number}",
-        ),
+    sent = (
+        f"重置链接已发送至 {subject.number} 的主体负责人",
+        f"A reset link was sent to the responsible person of {subject.number}",
     )
+    return Status(202, _msg("link_issued", sent))

@@ -284,7 +284,11 @@ def sms_resend(*, order_id: int, actor):
 
     now = clock.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("subject", "website").get(pk=order_id)
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("subject", "website")
+            .get(pk=order_id)
+        )
         if not actor_may(Actor.APPLICANT, actor, order.province, order.subject.owner_id):
             raise NotAllowed(
                 "not_owner",

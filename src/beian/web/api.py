@@ -86,11 +86,21 @@ def not_found(request, exc):
     )
 
 
+HTTP_ERRORS = {
+    400: ("invalid_input", "请求内容不是有效的 JSON", "The request body is not valid JSON"),
+    403: (
+        "csrf_failed",
+        "CSRF 校验失败：请刷新页面后重试，或使用 API 令牌",
+        "CSRF check failed: reload the page, or use an API token",
+    ),
+}
+
+
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
-    return api.create_response(
-        request, {"code": f"http_{exc.status_code}", "message": str(exc)}, status=exc.status_code
-    )
+    code, zh, en = HTTP_ERRORS.get(exc.status_code, (f"http_{exc.status_code}", str(exc), str(exc)))
+    body = {"code": code, "message": en if language().startswith("en") else zh}
+    return api.create_response(request, body, status=exc.status_code)
 
 
 @api.get("/inspect", tags=["rules"], summary="Describe a filing number or a domain")

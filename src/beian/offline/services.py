@@ -264,3 +264,59 @@ def shells_force_cancel(
         except ServiceError as exc:
             results.append({"kind": kind, "id": pk, "ok": False, "code": exc.code, "message": exc.message_zh})
     return results
+
+
+FORMATS = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+
+
+def cancellation_form(
+    *,
+    number: str,
+    fmt: str = "pdf",
+    cancellation_type: str | None = None,
+    new_owner_domain: str | None = None,
+) -> tuple[bytes, str, str]:
+    """The pre-filled 注销备案申请表 of an active filing: (content, content type, file name)."""
+    from beian.offline.forms_document import form_data, render_docx, render_pdf
+    from beian.rules import domains as domain_rules
+    from beian.rules.errors import DomainError
+
+    if fmt not in FORMATS:
+        raise Invalid("bad_format", "格式只能是 docx 或 pdf", "format is docx or pdf", field="format")
+    filing = filing_lookup(number)
+    kind = cancellation_type or ("subject" if filing.website is None else "website")
+    if kind not in ("subject", "website"):
+        raise Invalid(
+            "bad_type", "type 只能是 subject 或 website", "type is subject or website", field="type"
+        )
+    if kind == "website" and filing.website is None:
+        raise Invalid(
+            "website_number_required",
+            "注销网站需要网站备案号（带 -n）",
+            "Cancelling a website needs its website number (with -n)",
+            field="number",
+        )
+    websites = (
+        [filing.website]
+        if kind == "website"
+        else list(filing.subject.websites.filter(status=WebsiteStatus.ACTIVE).prefetch_related("domains"))
+    )
+    owner_domain = None
+    if new_owner_domain:
+        try:
+            owner_domain = domain_rules.analyze(new_owner_domain).unicode
+        except DomainError as exc:
+            raise Invalid(exc.code, exc.message_zh, exc.message_en, field="new_owner_domain") from None
+    data = form_data(
+        subject=filing.subject,
+        websites=websites,
+        cancellation_type=kind,
+        new_owner_domain=owner_domain,
+        today=clock.today(),
+    )
+    content = render_docx(data) if fmt == "docx" else render_pdf(data)
+    target = filing.website.number if kind == "website" else filing.subject.number
+    return content, FORMATS[fmt], f"注销备案申请表-{target}.{fmt}"

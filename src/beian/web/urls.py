@@ -48,6 +48,8 @@ urlpatterns = [
         review_views.order_decide,
         name="review_decide",
     ),
+    path("bureau/offline/", offline_views.bureau_register, name="bureau_register"),
+    path("bureau/shells/", offline_views.bureau_shells, name="bureau_shells"),
     path("provinces/", offline_views.province_list, name="province_list"),
     path("provinces/<str:code>", offline_views.province_detail, name="province_detail"),
     path("i18n/", include("django.conf.urls.i18n")),

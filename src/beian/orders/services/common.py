@@ -119,6 +119,7 @@ def domain_conflict(name: str, holder: Domain, subject: Subject | None) -> Confl
             offline_channel=province.offline_channel.value,
             offline_url=province.offline_url,
             offline_guide=f"/provinces/{province.code}",
+            cancellation_form=cancellation_form_url(number, "website", new_owner_domain=name),
         )
         zh += (
             f"。若该域名已归您所有，但备案属于原持有人，请持域名证书向{province.bureau}申请线下注销"
@@ -133,6 +134,20 @@ def domain_conflict(name: str, holder: Domain, subject: Subject | None) -> Confl
         zh += "，它已在您的主体下备案"
         en += ", under your own subject"
     return Conflict("domain_already_filed", zh, en, **context)
+
+
+def cancellation_form_url(
+    number: str, kind: str, *, new_owner_domain: str | None = None, fmt: str = "pdf"
+) -> str:
+    """Where the pre-filled 注销备案申请表 of a filing is generated (see beian.offline)."""
+    from urllib.parse import quote, urlencode
+
+    query = {
+        "format": fmt,
+        "type": kind,
+        **({"new_owner_domain": new_owner_domain} if new_owner_domain else {}),
+    }
+    return f"/api/v1/filings/{quote(number)}/cancellation-form?{urlencode(query)}"
 
 
 def ensure_domain_free(name: str, subject: Subject | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -79,6 +80,40 @@ def cmd_workflow_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gate_serve(args: argparse.Namespace) -> int:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    if args.fail_open:
+        os.environ["BEIAN_GATE_FAIL_OPEN"] = "1"
+    os.environ["BEIAN_GATE_POLL_INTERVAL"] = str(args.poll_interval)
+    print(f"beian gate: listening on http://{args.host}:{args.port}/check", flush=True)
+    Server(
+        "beian.gate.app:app",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.RSGI,
+        workers=1,
+        log_access=False,
+        backlog=2048,
+    ).serve()
+    return 0
+
+
+def cmd_gate_export_map(args: argparse.Namespace) -> int:
+    _django()
+    from pathlib import Path
+
+    from beian.gate.nginx_map import watch, write_map
+
+    if args.watch:
+        watch(Path(args.output), reload_command=args.reload_command, interval=args.interval)
+        return 0
+    count, position = write_map(Path(args.output))
+    print(f"wrote {count} domains (feed position {position}) to {args.output}")
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("token", help="API tokens")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -103,6 +138,28 @@ def register(sub) -> None:
     wsub = p.add_subparsers(dest="workflow_command", required=True, metavar="ACTION")
     d = wsub.add_parser("diagram", help="print the state diagram (Mermaid) drawn from the transition table")
     d.set_defaults(func=cmd_workflow_diagram)
+
+    p = sub.add_parser("gate", help="the enforcement gate beside nginx")
+    gsub = p.add_subparsers(dest="gate_command", required=True, metavar="ACTION")
+    g = gsub.add_parser("serve", help="answer nginx auth_request: 204 serve, 403 block")
+    g.add_argument("--host", default="127.0.0.1")
+    g.add_argument("--port", type=int, default=8090)
+    g.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.1,
+        help="seconds between feed polls (PostgreSQL also LISTENs)",
+    )
+    g.add_argument(
+        "--fail-open", action="store_true", help="serve everything until the set is loaded (default: block)"
+    )
+    g.set_defaults(func=cmd_gate_serve)
+    m = gsub.add_parser("export-map", help="write the served set as an nginx map")
+    m.add_argument("--output", required=True)
+    m.add_argument("--watch", action="store_true", help="rewrite and reload nginx whenever the feed moves")
+    m.add_argument("--reload-command", default="nginx -s reload")
+    m.add_argument("--interval", type=float, default=1.0)
+    m.set_defaults(func=cmd_gate_export_map)
 
     p = sub.add_parser("worker", help="deliver mail and SMS from the outbox; run periodic jobs")
     p.add_argument("--once", action="store_true", help="one round, then exit")

@@ -54,3 +54,14 @@ class ThrottleBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.tokens:.1f}"
+
+
+def raise_counter(name: str, at_least: int) -> None:
+    """Make sure counter ``name`` is at least ``at_least`` (numbers brought in from outside are never issued again)."""
+    table = Counter._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (name, value) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE "
+            f"SET value = CASE WHEN {table}.value < excluded.value THEN excluded.value ELSE {table}.value END",
+            [name, at_least],
+        )

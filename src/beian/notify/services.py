@@ -79,6 +79,8 @@ def outbox_deliver_due(*, limit: int = 100) -> tuple[int, int]:
                 message.last_error = str(exc)[:2000]
                 if message.attempts >= MAX_ATTEMPTS:
                     message.status = Status.FAILED
+                    if message.sensitive:
+                        message.body = REDACTED  # never keep a secret that was not delivered either
                 else:
                     message.next_attempt_at = now + _backoff(message.attempts)
                 DeliveryAttempt.objects.create(message=message, at=now, ok=False, error=message.last_error)

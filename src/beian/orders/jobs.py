@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import logging
 
 from django.conf import settings
@@ -38,18 +39,23 @@ def expire_untouched_orders() -> int:
             expired += 1
         except ServiceError as exc:  # moved meanwhile: nothing to do
             log.info("order %s not expired: %s", order_id, exc.code)
-    for index, day in enumerate(settings.BEIAN_ORDER_REMINDER_DAYS, start=1):
+    # Reminders: only the latest one due (a worker that was down does not send a stale day-30 notice on day 41).
+    days = settings.BEIAN_ORDER_REMINDER_DAYS
+    for index in range(len(days), 0, -1):
+        day = days[index - 1]
         due = Order.objects.filter(
             state__in=UNTOUCHED_STATES, updated_at__lte=now - dt.timedelta(days=day), reminders_sent__lt=index
         )
         for order in due.select_related("subject__owner"):
-            left = settings.BEIAN_ORDER_EXPIRY_DAYS - day
+            remaining = order.updated_at + dt.timedelta(days=settings.BEIAN_ORDER_EXPIRY_DAYS) - now
+            left = max(1, math.ceil(remaining.total_seconds() / 86400))
+            idle = (now - order.updated_at).days
             outbox_put(
                 channel=Channel.EMAIL,
                 recipient=order.subject.owner.email,
                 template="order_reminder",
                 subject=f"[备案] 订单 #{order.pk} 将在 {left} 天后过期",
-                body=f"您的备案订单 #{order.pk}（{Kind(order.kind).label}）已 {day} 天未处理，{left} 天后将自动过期。",
+                body=f"您的备案订单 #{order.pk}（{Kind(order.kind).label}）已 {idle} 天未处理，{left} 天后将自动过期。",
                 order=order,
             )
             Order.objects.filter(pk=order.pk, reminders_sent__lt=index).update(reminders_sent=index)

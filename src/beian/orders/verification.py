@@ -303,7 +303,22 @@ def sms_resend(*, order_id: int, actor):
                 order=order.pk,
                 state=order.state,
             )
-        if order.sms_sent_at and now - order.sms_sent_at < SMS_RESEND_COOLDOWN:
+        if order.sms_sent_at and now - order.sms_sent_at > SMS_CODE_TTL:
+            from beian.orders.workflow import Action, move
+
+            move(
+                order.pk,
+                Action.VERIFICATION_FAILED,
+                actor=None,
+                note="短信验证码已过期（24 小时），订单已退回，请重新提交注销申请",
+            )
+            expired = Conflict(
+                "code_expired",
+                "短信验证码已过期（24 小时），订单已退回；请重新提交注销申请",
+                "The SMS code expired (24 hours); the order was returned: submit the cancellation again",
+                order=order.pk,
+            )
+        elif order.sms_sent_at and now - order.sms_sent_at < SMS_RESEND_COOLDOWN:
             wait = int((SMS_RESEND_COOLDOWN - (now - order.sms_sent_at)).total_seconds()) + 1
             raise Throttled(
                 "resend_cooldown",
@@ -311,8 +326,12 @@ def sms_resend(*, order_id: int, actor):
                 f"A code was just sent; ask again in {wait} seconds",
                 retry_after=wait,
             )
-        sms_send_code(order)
-        audit_append(actor=actor, action="order.sms_resent", obj=order)
+        else:
+            sms_send_code(order)
+            audit_append(actor=actor, action="order.sms_resent", obj=order)
+            expired = None
+    if expired is not None:
+        raise expired  # after the commit that returned the order
     return order
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from beian.core.errors import ServiceError
 from beian.core.http import client_ip, language
 from beian.orders import forms, recovery, services, verification
-from beian.orders.choices import Kind, State
+from beian.orders.choices import KIND_EN, Kind, State
 from beian.orders.selectors import order_get, order_stages, orders_visible_to
 from beian.orders.services.guards import availability
 from beian.orders.workflow import Action, legal_actions, move
@@ -52,8 +52,18 @@ def show_error(form, exc: ServiceError, *, field_names: dict | None = None) -> N
     add_service_error(form, exc, fields=field_names)
 
 
+def _posted(request):
+    """The submitted data of a POST (even an empty one: an unchecked form still gets its errors), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _en() -> bool:
     return language().startswith("en")
+
+
+def _kind_title(kind) -> str:
+    """The order kind as a page title: 注销网站, or "Cancel website" in English."""
+    return KIND_EN[Kind(kind)].capitalize() if _en() else Kind(kind).label
 
 
 def _blocked_page(request, availability_, title, back_url):
@@ -68,12 +78,12 @@ def _blocked_page(request, availability_, title, back_url):
 def _cancel_page(request, *, kind: Kind, subject, website=None):
     user = request.user
     back = redirect("subject_detail", subject.pk).url
-    title = Kind(kind).label
+    title = _kind_title(kind)
     a = availability(kind, subject, website, user)
     if not a.allowed:
         return _blocked_page(request, a, title, back)
     preview = services.cancellation_preview(kind=kind, subject=subject, website=website)
-    form = forms.CancelForm(request.POST or None)
+    form = forms.CancelForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -133,9 +143,11 @@ def website_cancel_access(request, website_id: int):
     subject = site.subject
     a = availability(Kind.CANCEL_ACCESS, subject, site, request.user)
     if not a.allowed:
-        return _blocked_page(request, a, Kind.CANCEL_ACCESS.label, redirect("subject_detail", subject.pk).url)
+        return _blocked_page(
+            request, a, _kind_title(Kind.CANCEL_ACCESS), redirect("subject_detail", subject.pk).url
+        )
     preview = services.cancellation_preview(kind=Kind.CANCEL_ACCESS, subject=subject, website=site)
-    form = forms.CancelAccessForm(request.POST or None)
+    form = forms.CancelAccessForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             order = services.cancel_access_submit(
@@ -163,7 +175,7 @@ def website_add_access(request, website_id: int):
     a = availability(Kind.ADD_ACCESS, site.subject, site, request.user)
     if not a.allowed:
         return _blocked_page(
-            request, a, Kind.ADD_ACCESS.label, redirect("subject_detail", site.subject_id).url
+            request, a, _kind_title(Kind.ADD_ACCESS), redirect("subject_detail", site.subject_id).url
         )
     if request.method == "POST":
         try:
@@ -195,7 +207,7 @@ def website_change(request, website_id: int):
         "website_responsible_mobile": site.responsible_mobile,
         "website_responsible_email": site.responsible_email,
     }
-    form = forms.ChangeWebsiteForm(request.POST or None, initial=initial, domains=domains)
+    form = forms.ChangeWebsiteForm(_posted(request), initial=initial, domains=domains)
     if request.method == "POST" and form.is_valid():
         data = form.website_data()
         current = {"name": site.name, "homepage": site.homepage, "content_type": site.content_type, "responsible_name": site.responsible_name,
@@ -240,7 +252,7 @@ def subject_change(request, subject_id: int):
         k: getattr(subject, k)
         for k in ("name", "address", "responsible_name", "responsible_mobile", "responsible_email")
     }
-    form = forms.ChangeSubjectForm(request.POST or None, initial=initial)
+    form = forms.ChangeSubjectForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.subject_data().items() if v != initial[k]}
         try:
@@ -261,8 +273,11 @@ def subject_add_website(request, subject_id: int):
     subject = subject_get(request.user, subject_id)
     a = availability(Kind.ADD_WEBSITE, subject, None, request.user)
     if not a.allowed:
-        return _blocked_page(request, a, Kind.ADD_WEBSITE.label, redirect("subject_detail", subject.pk).url)
-    form = forms.AddWebsiteForm(request.POST or None)
+        return _blocked_page(
+            request, a, _kind_title(Kind.ADD_WEBSITE), redirect("subject_detail", subject.pk).url
+        )
+    form = forms.AddWebsiteForm(_posted(request))
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
             order = services.add_website_submit(
@@ -273,19 +288,27 @@ def subject_add_website(request, subject_id: int):
             )
         except ServiceError as exc:
             show_error(form, exc)
+            if exc.code == "domain_already_filed":
+                conflict = exc.context
         else:
             messages.success(request, _("新增网站已提交接入商初审（订单 #%(id)s）。") % {"id": order.pk})
             return redirect("order_detail", order.pk)
     return render(
         request,
         "orders/filing_form.html",
-        {"form": form, "subject": subject, "title": Kind.ADD_WEBSITE.label, "nav": "subjects"},
+        {
+            "form": form,
+            "subject": subject,
+            "title": _kind_title(Kind.ADD_WEBSITE),
+            "conflict": conflict,
+            "nav": "subjects",
+        },
     )
 
 
 @login_required
 def new_filing(request):
-    form = forms.NewFilingForm(request.POST or None)
+    form = forms.NewFilingForm(_posted(request))
     conflict = None
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -304,7 +327,7 @@ def new_filing(request):
     return render(
         request,
         "orders/filing_form.html",
-        {"form": form, "title": Kind.NEW_FILING.label, "conflict": conflict, "nav": "subjects"},
+        {"form": form, "title": _kind_title(Kind.NEW_FILING), "conflict": conflict, "nav": "subjects"},
     )
 
 
@@ -382,7 +405,7 @@ def order_verify(request, order_id: int):
     order = order_get(request.user, order_id)
     if order.state != State.AWAITING_VERIFICATION:
         return redirect("order_detail", order.pk)
-    form = forms.CodeForm(request.POST or None)
+    form = forms.CodeForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             verification.sms_verify(
@@ -427,7 +450,7 @@ def order_resend(request, order_id: int):
 
 
 def password_recover(request):
-    form = forms.RecoveryForm(request.POST or None)
+    form = forms.RecoveryForm(_posted(request))
     sent = False
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -445,14 +468,14 @@ def password_recover(request):
 
 
 def password_reset(request):
-    form = forms.ResetForm(request.POST or None, initial={"token": request.GET.get("token", "")})
+    form = forms.ResetForm(_posted(request), initial={"token": request.GET.get("token", "")})
     if request.method == "POST" and form.is_valid():
         try:
             subject = recovery.password_reset(
                 token=form.cleaned_data["token"], new_password=form.cleaned_data["new_password"]
             )
         except ServiceError as exc:
-            show_error(form, exc, field_names={"token": None})
+            show_error(form, exc)  # a bad token is shown above the form, with the way to a new link
         else:
             messages.success(
                 request, _("主体 %(number)s 的备案密码已重置，请使用新密码。") % {"number": subject.number}

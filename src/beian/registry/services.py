@@ -13,6 +13,7 @@ from django.db import transaction
 from beian.audit.services import audit_append
 from beian.core import clock
 from beian.core.errors import Invalid
+from beian.core.models import raise_counter
 from beian.gate.models import FeedAction
 from beian.gate.services import feed_append
 from beian.orders.services import common
@@ -46,6 +47,9 @@ def filing_import(
         )
     now = clock.now()
     with transaction.atomic():
+        if number.licence is filing_numbers.Licence.FILING and len(number.digits) == 10:
+            # A number of the form we issue (<YYYY><6-digit sequence>): our counter must never issue it again.
+            raise_counter(f"subject-number:{number.province}:{number.digits[:4]}", int(number.digits[4:]))
         subj = Subject.objects.create(
             number=number.canonical,
             province=number.province,

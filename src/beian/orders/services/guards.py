@@ -86,6 +86,18 @@ def shell_subject_offline(subject: Subject) -> Conflict:
 def not_shell(subject: Subject) -> None:
     if subject.is_shell or not subject.websites.filter(status=WebsiteStatus.ACTIVE).exists():
         raise shell_subject_offline(subject)
+    if not subject.websites.filter(status=WebsiteStatus.ACTIVE, served_here=True).exists():
+        prov = provinces.by_code(subject.province)
+        raise Conflict(
+            "no_website_served_here",
+            f"该主体的网站均未接入本服务商，本服务商不能为其在线注销主体：请先办理接入备案，或向{prov.bureau}申请线下注销",
+            f"None of the subject's websites is served by this provider, so it cannot cancel the subject online: "
+            f"add access here first, or apply to the {prov.bureau_en} for an offline cancellation",
+            subject=subject.pk,
+            province=prov.code,
+            offline_channel=prov.offline_channel.value,
+            offline_guide=f"/provinces/{prov.code}",
+        )
 
 
 def shell_may_add_website(subject: Subject) -> None:

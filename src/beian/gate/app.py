@@ -1,0 +1,148 @@
+"""The gate: an RSGI application for granian with no framework on the request path.
+
+nginx asks ``GET /check`` (``auth_request``) with the original host in ``X-Original-Host`` (or
+``X-Forwarded-Host``, or ``Host``): 204 serve, 403 block. ``GET /check?host=NAME`` answers JSON for humans.
+``/healthz`` reports the feed position, lag and set size (503 while not loaded or degraded);
+``/metrics`` exports Prometheus metrics.
+
+Start-up (``__rsgi_init__``) sets Django up for the database settings only and starts the follower thread
+that loads the set and follows the feed; requests read the in-memory set and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import parse_qs
+
+from beian.gate.served import ServedSet, normalize_host
+
+JSON = [("content-type", "application/json; charset=utf-8"), ("cache-control", "no-store")]
+EMPTY: list[tuple[str, str]] = []
+
+
+class Counters:
+    __slots__ = ("served", "blocked", "invalid")
+
+    def __init__(self) -> None:
+        self.served = self.blocked = self.invalid = 0
+
+
+class Gate:
+    def __init__(
+        self, served: ServedSet | None = None, *, fail_open: bool | None = None, follow: bool = True
+    ) -> None:
+        self.served = served or ServedSet()
+        self.fail_open = (
+            fail_open
+            if fail_open is not None
+            else os.environ.get("BEIAN_GATE_FAIL_OPEN", "") in {"1", "true", "yes"}
+        )
+        self.follow = follow
+        self.counters = Counters()
+        self.follower = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def __rsgi_init__(self, loop) -> None:
+        if not self.follow:
+            return
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beian.web.settings")
+        import django
+
+        django.setup()
+        from beian.gate.follower import Follower
+
+        interval = float(os.environ.get("BEIAN_GATE_POLL_INTERVAL", "0.1"))
+        self.follower = Follower(self.served, poll_interval=interval)
+        self.follower.start()
+
+    def __rsgi_del__(self, loop) -> None:
+        if self.follower is not None:
+            self.follower.stop.set()
+
+    # -- decisions -------------------------------------------------------------------------------------
+    def decide(self, raw_host: str | None) -> tuple[bool, str | None, str | None]:
+        """(serve?, normalised host, matched filing name)."""
+        host = normalize_host(raw_host)
+        if host is None:
+            self.counters.invalid += 1
+            return False, None, None
+        if not self.served.loaded:
+            self.counters.served += self.fail_open
+            self.counters.blocked += not self.fail_open
+            return self.fail_open, host, None
+        matched = self.served.match(host)
+        if matched is None:
+            self.counters.blocked += 1
+            return False, host, None
+        self.counters.served += 1
+        return True, host, matched
+
+    async def __rsgi__(self, scope, proto) -> None:
+        path = scope.path
+        if path == "/check":
+            if scope.query_string:
+                return self._explain(scope, proto)
+            headers = scope.headers
+            host = headers.get("x-original-host") or headers.get("x-forwarded-host") or headers.get("host")
+            ok, _, _ = self.decide(host)
+            proto.response_empty(204 if ok else 403, EMPTY)
+            return None
+        if path == "/healthz":
+            return self._health(proto)
+        if path == "/metrics":
+            return self._metrics(proto)
+        proto.response_str(404, JSON, '{"code": "not_found"}')
+        return None
+
+    def _explain(self, scope, proto) -> None:
+        query = parse_qs(scope.query_string)
+        raw = (query.get("host") or [""])[0][:300]
+        ok, host, matched = self.decide(raw)
+        if host is None:
+            reason = "IP 地址或格式不正确的主机名一律拦截 / IP literals and malformed host names are blocked"
+        elif not self.served.loaded:
+            reason = "网关尚未加载备案数据 / the gate has not loaded the filings yet" + (
+                " (fail-open)" if self.fail_open else " (fail-closed)"
+            )
+        elif ok:
+            reason = f"由已备案域名 {matched} 覆盖（本服务商接入）/ covered by the filed domain {matched}, served here"
+        else:
+            reason = "该主机及其上级域名均无本服务商接入的有效备案 / no active filing served here covers this host or a parent domain"
+        body = {
+            "host": raw,
+            "normalized": host,
+            "served": ok,
+            "matched": matched,
+            "reason": reason,
+            "lookup": f"/api/v1/public/filings?q={matched}" if matched else None,
+            "position": self.served.position,
+        }
+        proto.response_str(200, JSON, json.dumps(body, ensure_ascii=False))
+
+    def _health(self, proto) -> None:
+        s = self.served
+        status = "loading" if not s.loaded else ("degraded" if s.degraded else "ok")
+        body = {
+            "status": status,
+            "loaded": s.loaded,
+            "degraded": s.degraded,
+            "position": s.position,
+            "size": len(s),
+            "lag_seconds": s.lag(),
+            "reloads": s.reloads,
+            "fail_open": self.fail_open,
+        }
+        proto.response_str(200 if status == "ok" else 503, JSON, json.dumps(body))
+
+    def _metrics(self, proto) -> None:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        from beian.gate.metrics import registry_for
+
+        proto.response_bytes(
+            200, [("content-type", CONTENT_TYPE_LATEST)], generate_latest(registry_for(self))
+        )
+
+
+app = Gate()

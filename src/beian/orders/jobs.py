@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import logging
+import math
 
 from django.conf import settings
 

@@ -19,6 +19,7 @@ from beian.gate.services import feed_append
 from beian.orders.services import common
 from beian.registry.choices import DomainStatus, SubjectStatus, WebsiteStatus
 from beian.registry.models import Domain, Subject, Website
+from beian.registry.search import spaced
 from beian.rules import domains as domain_rules
 from beian.rules import filing_numbers, natures
 from beian.rules.errors import RulesError
@@ -57,6 +58,7 @@ def filing_import(
             certificate_type=ctype.code,
             certificate_number=cert,
             name=subject["name"],
+            name_chars=spaced(subject["name"]),
             address=subject.get("address", ""),
             owner=owner,
             responsible_name=subject["responsible_name"],

@@ -24,6 +24,7 @@ from beian.orders.choices import Kind
 from beian.orders.models import Order
 from beian.registry.choices import DomainStatus, SubjectStatus, WebsiteStatus
 from beian.registry.models import Subject, Website
+from beian.registry.search import spaced
 from beian.rules import filing_numbers
 
 
@@ -127,11 +128,13 @@ def on_approved(order: Order, *, actor) -> dict:
         website.save(update_fields=["served_here", "is_shell", "shell_since"])
         return {"website_number": website.number, "served": _serve(website, order, reason=kind)}
     if kind == Kind.CHANGE_SUBJECT:
-        fields = order.payload.get("fields", {})
+        fields = dict(order.payload.get("fields", {}))
+        if "name" in fields:
+            fields["name_chars"] = spaced(fields["name"])  # keeps the public query's name index in step
         for name, value in fields.items():
             setattr(subject, name, value)
         subject.save(update_fields=list(fields))
-        return {"changed": sorted(fields)}
+        return {"changed": sorted(order.payload.get("fields", {}))}
     if kind == Kind.CHANGE_WEBSITE:
         fields = order.payload.get("fields", {})
         for name, value in fields.items():

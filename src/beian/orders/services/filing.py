@@ -13,6 +13,7 @@ from beian.orders.models import Order
 from beian.orders.services import common, guards
 from beian.registry.choices import SubjectStatus, WebsiteStatus
 from beian.registry.models import Domain, Subject, Website
+from beian.registry.search import spaced
 from beian.rules import domains as domain_rules
 from beian.rules import natures, provinces
 from beian.rules.errors import RulesError
@@ -137,6 +138,7 @@ def new_filing_submit(
                 certificate_number=cert_no,
                 owner=actor,
                 status=SubjectStatus.PENDING,
+                name_chars=spaced(subject_fields["name"]),
                 **subject_fields,
             )
         site = _create_website(subj, website_fields, dom)

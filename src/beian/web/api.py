@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from beian.core.errors import ServiceError
 from beian.core.http import language
+from beian.lookup.api import router as public_router
 from beian.offline.api import router as provinces_router
 from beian.orders.api import reviews as reviews_router
 from beian.orders.api import router as orders_router
@@ -115,3 +116,4 @@ api.add_router("", orders_router)
 api.add_router("", reviews_router)
 api.add_router("", recovery_router)
 api.add_router("", provinces_router)
+api.add_router("", public_router)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "beian.gate",
     "beian.review",
     "beian.offline",
+    "beian.lookup",
     "beian.web",
 ]
 AUTH_USER_MODEL = "accounts.User"
@@ -158,6 +159,12 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = config.env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("BEIAN_FROM_EMAIL", "beian@localhost")
+# Public query: per-IP token bucket (per worker process) and CORS for GET.
+BEIAN_PUBLIC_RATE = float(os.environ.get("BEIAN_PUBLIC_RATE", "10"))  # requests per second
+BEIAN_PUBLIC_BURST = int(os.environ.get("BEIAN_PUBLIC_BURST", "100"))
+BEIAN_PUBLIC_CORS_ORIGINS = [
+    o.strip() for o in os.environ.get("BEIAN_PUBLIC_CORS_ORIGINS", "").split(",") if o.strip()
+]
 BEIAN_BASE_URL = os.environ.get("BEIAN_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {

@@ -3,6 +3,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
 
 from beian.accounts.views import LoginView
+from beian.lookup import views as lookup_views
 from beian.offline import views as offline_views
 from beian.orders import views as order_views
 from beian.registry import views as registry_views
@@ -13,6 +14,7 @@ from beian.web.api import api
 urlpatterns = [
     path("", views.home, name="home"),
     path("inspect/", views.inspect, name="inspect"),
+    path("query/", lookup_views.query_page, name="public_query"),
     path("blocked/", views.blocked, name="blocked"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", LoginView.as_view(), name="login"),

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ run: $(STAMP)
 	$(BIN)/beian serve --demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
@@ -29,6 +29,10 @@ format: $(STAMP)
 # BEIAN_TEST_POSTGRES_URL is set. BEIAN_TEST_STRICT=1 (CI) turns every skip into a failure.
 test: $(STAMP) lint
 	$(BIN)/python tests/run.py $(ARGS)
+
+# Screenshots of the main pages into docs/screenshots/ (needs Debian chromium: apt-get install -y chromium).
+screenshots: $(STAMP)
+	scripts/make_screenshots.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -82,6 +82,7 @@ def main() -> int:
         page.go_back()
         page.click("a.button:has-text('注销网站')")
         save("cancel-website")
+        page.check("#id_acknowledge_irreversible")
         page.fill("#id_password", "wrong-password")
         submit("main form:has(#id_password)")
         expect(page.locator("#id_password-error")).to_be_visible()

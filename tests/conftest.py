@@ -16,7 +16,9 @@ def pytest_collection_modifyitems(config, items):
     vendor = "postgresql" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "sqlite"
     for item in items:
         if "postgres" in item.keywords and vendor != "postgresql":
-            item.add_marker(pytest.mark.skip(reason="PostgreSQL only: set BEIAN_DATABASE_URL=postgresql://… to run it"))
+            item.add_marker(
+                pytest.mark.skip(reason="PostgreSQL only: set BEIAN_DATABASE_URL=postgresql://… to run it")
+            )
         if "sqlite_only" in item.keywords and vendor != "sqlite":
             item.add_marker(pytest.mark.skip(reason="SQLite only"))
 

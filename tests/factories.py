@@ -15,7 +15,13 @@ PASSWORD = "Correct-Horse-42"
 
 def user(username: str | None = None, role: str = "applicant", province: str = "", email: str | None = None):
     name = username or f"user{next(_seq)}"
-    return user_create(username=name, password="pw-" + name, role=role, province=province, email=email or f"{name}@example.cn")
+    return user_create(
+        username=name,
+        password="pw-" + name,
+        role=role,
+        province=province,
+        email=email or f"{name}@example.cn",
+    )
 
 
 def uscc(seed: int) -> str:
@@ -24,15 +30,33 @@ def uscc(seed: int) -> str:
 
 
 def person(n: int = 0) -> dict:
-    return {"responsible_name": "张三", "responsible_mobile": f"1380013{n % 10000:04d}", "responsible_email": f"owner{n}@example.cn"}
+    return {
+        "responsible_name": "张三",
+        "responsible_mobile": f"1380013{n % 10000:04d}",
+        "responsible_email": f"owner{n}@example.cn",
+    }
 
 
-def filed_subject(owner, *, province_abbr: str = "京", year: str = "2021", domains_per_site=(["example-a.cn"],), password: str = PASSWORD, served=True):
+def filed_subject(
+    owner,
+    *,
+    province_abbr: str = "京",
+    year: str = "2021",
+    domains_per_site=(["example-a.cn"],),
+    password: str = PASSWORD,
+    served=True,
+):
     """An active subject as MIIT has it, with websites -1..-n carrying the given domains."""
     n = next(_seq)
     number = f"{province_abbr}ICP备{year}{n:06d}号"
     websites = [
-        {"number": f"{number}-{i}", "name": f"网站{i}", "homepage": f"http://{doms[0]}", "domains": list(doms), "served_here": served}
+        {
+            "number": f"{number}-{i}",
+            "name": f"网站{i}",
+            "homepage": f"http://{doms[0]}",
+            "domains": list(doms),
+            "served_here": served,
+        }
         for i, doms in enumerate(domains_per_site, start=1)
     ]
     return filing_import(
@@ -59,7 +83,12 @@ def new_filing_args(*, domain: str, province: str = "11", n: int | None = None) 
         "certificate_type": "uscc",
         "certificate_number": uscc(100000 + n),
         "subject": {"name": f"新公司{n}", "address": "地址", **person(n)},
-        "website": {"name": f"新网站{n}", "responsible_name": "李四", "responsible_mobile": "13900000000", "responsible_email": f"site{n}@example.cn"},
+        "website": {
+            "name": f"新网站{n}",
+            "responsible_name": "李四",
+            "responsible_mobile": "13900000000",
+            "responsible_email": f"site{n}@example.cn",
+        },
         "domain": domain,
     }
 

@@ -37,7 +37,10 @@ def main() -> int:
         pg = os.environ.get("BEIAN_TEST_POSTGRES_URL")
         if pg:
             env_pg = {**base, "BEIAN_HOME": home, "BEIAN_DATABASE_URL": pg}
-            status = pytest("PostgreSQL", env_pg, ["--ignore=tests/rules", "-m", "not sqlite_only", *extra]) or status
+            status = (
+                pytest("PostgreSQL", env_pg, ["--ignore=tests/rules", "-m", "not sqlite_only", *extra])
+                or status
+            )
         elif STRICT:
             print(
                 "BEIAN_TEST_STRICT=1 but BEIAN_TEST_POSTGRES_URL is not set: the PostgreSQL suite would not run",

@@ -16,7 +16,11 @@ pytestmark = pytest.mark.django_db
 
 
 def served_in_db() -> set[str]:
-    return set(Domain.objects.filter(status="active", website__status="active", website__served_here=True).values_list("name", flat=True))
+    return set(
+        Domain.objects.filter(
+            status="active", website__status="active", website__served_here=True
+        ).values_list("name", flat=True)
+    )
 
 
 def test_cancel_website_frees_domain_for_another_applicant():

@@ -60,7 +60,7 @@ def get_province(request, code: str):
     try:
         return province_entry(provinces.by_code(code))
     except ProvinceError:
-        raise not_found("省份", "The province", code=code) from None
+        raise not_found("省份", "The province", province=code) from None
 
 
 @router.get(

@@ -34,6 +34,7 @@ SCAN_TYPES = {
     b"\xff\xd8\xff": ("image/jpeg", "jpg"),
     b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
 }
+PAPER_CHANNELS = ("counter", "post", "bureau_system")
 RECEIVED_VIA = {
     "counter": "窗口递交",
     "post": "邮寄",
@@ -118,8 +119,23 @@ def offline_register(
     applicant_name: str = "",
     new_domain_owner: bool = False,
     note: str = "",
+    _internal: bool = False,
 ) -> Order:
     """A bureau records a paper cancellation application for a filing of its province."""
+    if cancellation_type not in (None, "", "subject", "website"):
+        raise Invalid(
+            "bad_type",
+            "注销类型只能是 subject（注销主体）或 website（注销网站）",
+            "type is subject or website",
+            field="type",
+        )
+    if received_via not in PAPER_CHANNELS and not (received_via == "shell_cleanup" and _internal):
+        raise Invalid(
+            "bad_channel",
+            "递交方式只能是窗口递交、邮寄、管局系统在线申请",
+            "received_via is counter, post or bureau_system",
+            field="received_via",
+        )
     if received_via not in RECEIVED_VIA:
         raise Invalid(
             "bad_channel",
@@ -249,6 +265,7 @@ def shells_force_cancel(
                     cancellation_type=kind,
                     scan=None,
                     received_via="shell_cleanup",
+                    _internal=True,
                     note=reason,
                 )
                 move(order, Action.BUREAU_APPROVE, actor=actor, note=f"空壳清理：{reason}")

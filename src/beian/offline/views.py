@@ -127,7 +127,10 @@ def bureau_shells(request):
         if user.role == "bureau_reviewer"
         else (request.GET.get("province") or request.POST.get("province") or "11")
     )
-    province = provinces.by_code(code)
+    try:
+        province = provinces.by_code(code)
+    except ProvinceError:
+        raise Http404("unknown province") from None
     results = None
     if request.method == "POST":
         reason = request.POST.get("reason", "")

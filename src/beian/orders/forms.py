@@ -157,6 +157,24 @@ class ResetForm(forms.Form):
         return data
 
 
+SUBJECT_FIELD_LABELS = {k: SubjectFieldsForm.base_fields[k].label for k in SubjectFieldsForm.base_fields}
+WEBSITE_FIELD_LABELS = {
+    "name": WebsiteFieldsForm.base_fields["website_name"].label,
+    "homepage": WebsiteFieldsForm.base_fields["homepage"].label,
+    "content_type": WebsiteFieldsForm.base_fields["content_type"].label,
+    "responsible_name": WebsiteFieldsForm.base_fields["website_responsible_name"].label,
+    "responsible_mobile": WebsiteFieldsForm.base_fields["website_responsible_mobile"].label,
+    "responsible_email": WebsiteFieldsForm.base_fields["website_responsible_email"].label,
+}
+
+
+def change_rows(order) -> list[tuple[str, str]]:
+    """The fields a change order sets, as (the form's label, the new value): 网站名称 → 新名字, not name → …"""
+    labels = WEBSITE_FIELD_LABELS if order.kind == "change_website" else SUBJECT_FIELD_LABELS
+    fields = (order.payload or {}).get("fields") or {}
+    return [(labels.get(key, key), value) for key, value in fields.items()]
+
+
 class DecisionForm(forms.Form):
     note = forms.CharField(
         label=_l("审核意见"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})

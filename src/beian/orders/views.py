@@ -372,6 +372,7 @@ def order_detail(request, order_id: int):
             "can_verify": owner and order.state == State.AWAITING_VERIFICATION,
             "at_bureau": order.state == State.BUREAU_REVIEW,
             "payload": order.payload,
+            "changes": forms.change_rows(order),
             "released": Domain.objects.filter(
                 website__subject=order.subject,
                 name__in=order.payload.get("stops_serving", []),

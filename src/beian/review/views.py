@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from beian.core.errors import NotAllowed, ServiceError
 from beian.core.http import language
-from beian.orders.forms import DecisionForm
+from beian.orders.forms import DecisionForm, change_rows
 from beian.orders.selectors import order_stages, review_queue, reviewable_order
 from beian.orders.workflow import Action, move
 from beian.review import charts, selectors
@@ -31,6 +31,10 @@ def queue(request, stage: str):
     if stage == "bureau" and province:
         orders = orders.filter(province=province)
     rows = selectors.queue_rows(orders[:1000])
+    en = language().startswith("en")
+    for row in rows:
+        place = provinces.by_code(row["order"].province)
+        row["province_name"] = place.name_en if en else place.short_name
     hist = selectors.age_histogram(rows)
     per_day = selectors.decisions_per_day(stage=stage, province=province)
     prov = provinces.by_code(province) if province else None
@@ -76,6 +80,7 @@ def order_review(request, order_id: int):
             "stages": order_stages(order),
             "events": order.events.all(),
             "form": DecisionForm(),
+            "changes": change_rows(order),
             "can_decide": order.state in ("provider_review", "bureau_review"),
             "nav": "review_provider" if order.state == "provider_review" else "review_bureau",
         },

@@ -38,6 +38,7 @@ class Order(models.Model):
     eta = models.DateField(null=True, blank=True)
     eta_latest = models.DateField(null=True, blank=True)
     eta_note = models.CharField(max_length=300, blank=True, default="")
+    eta_note_en = models.CharField(max_length=300, blank=True, default="")
     eta_covered = models.BooleanField(default=True)
     reminders_sent = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
@@ -75,6 +76,15 @@ class Order(models.Model):
     @property
     def state_badge(self) -> str:
         return State(self.state).badge
+
+    @property
+    def eta_explanation(self) -> str:
+        """How the ETA was worked out, in the request's language."""
+        from django.utils.translation import get_language
+
+        return (
+            (self.eta_note_en or self.eta_note) if (get_language() or "").startswith("en") else self.eta_note
+        )
 
 
 class OrderEvent(models.Model):

@@ -64,7 +64,7 @@ def order_detail(order: Order) -> dict:
         "verification": order.verification,
         "payload": {k: v for k, v in order.payload.items() if k in PUBLIC_PAYLOAD_KEYS},
         "eta_latest": order.eta_latest,
-        "eta_note": order.eta_note,
+        "eta_note": order.eta_explanation,
         "eta_covered": order.eta_covered,
         "decided_at": order.decided_at,
         "decision_note": order.decision_note,

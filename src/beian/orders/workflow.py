@@ -175,6 +175,7 @@ def stage_eta(order: Order) -> None:
     if order.state not in (P, B):
         order.eta = order.eta_latest = None
         order.eta_note = "等待申请人完成短信核验" if order.state == V else ""
+        order.eta_note_en = "Waiting for the applicant's SMS verification" if order.state == V else ""
         order.eta_covered = True
         return
     overrides = settings.BEIAN_BUREAU_REVIEW_DAYS
@@ -186,12 +187,8 @@ def stage_eta(order: Order) -> None:
         cancellation=order.kind in CANCEL,
         typical_workdays=typical,
     )
-    order.eta, order.eta_latest, order.eta_note, order.eta_covered = (
-        eta.expected,
-        eta.latest,
-        eta.basis_zh[:300],
-        eta.covered,
-    )
+    order.eta, order.eta_latest, order.eta_covered = eta.expected, eta.latest, eta.covered
+    order.eta_note, order.eta_note_en = eta.basis_zh[:300], eta.basis_en[:300]
 
 
 def record(

@@ -14,7 +14,7 @@ from beian.orders.choices import OPEN_STATES
 from beian.orders.models import Order
 from beian.orders.selectors import order_stages
 from beian.registry.selectors import open_order_of, subject_actions, subject_get, subjects_visible_to
-from beian.rules import provinces
+from beian.rules import natures, provinces
 from beian.web.errors import service_errors_as_404
 
 ACTION_LABELS = {
@@ -102,6 +102,7 @@ def subject_detail(request, subject_id: int):
         {
             "subject": subject,
             "province": provinces.by_code(subject.province),
+            "certificate": natures.certificate_type(subject.certificate_type),
             "subject_actions": action_rows(actions["subject"], subject.pk, en),
             "websites": websites,
             "past_websites": [s for s in subject.websites.all() if s.status == "cancelled"],

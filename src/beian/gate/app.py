@@ -41,6 +41,7 @@ class Gate:
         self.follow = follow
         self.counters = Counters()
         self.follower = None
+        self.stale_after = float(os.environ.get("BEIAN_GATE_STALE_AFTER", "5"))  # seconds without a sync
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __rsgi_init__(self, loop) -> None:
@@ -118,15 +119,20 @@ class Gate:
             "lookup": f"/api/v1/public/filings?q={matched}" if matched else None,
             "position": self.served.position,
         }
-        proto.response_str(200, JSON, json.dumps(body, ensure_ascii=False))
+        # 403 for a blocked host even here: an operator who points auth_request at /check?host=… by mistake
+        # still blocks what should be blocked (nginx treats any 2xx as "allow").
+        proto.response_str(200 if ok else 403, JSON, json.dumps(body, ensure_ascii=False))
 
     def _health(self, proto) -> None:
         s = self.served
-        status = "loading" if not s.loaded else ("degraded" if s.degraded else "ok")
+        lag = s.lag()
+        # A follower stuck in a hung database call raises nothing: judge by how long ago it last synced too.
+        stale = lag is not None and lag > self.stale_after
+        status = "loading" if not s.loaded else ("degraded" if s.degraded or stale else "ok")
         body = {
             "status": status,
             "loaded": s.loaded,
-            "degraded": s.degraded,
+            "degraded": s.degraded or stale,
             "position": s.position,
             "size": len(s),
             "lag_seconds": s.lag(),

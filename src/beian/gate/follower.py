@@ -71,7 +71,7 @@ class Follower(threading.Thread):
     def run(self) -> None:
         from django.db import close_old_connections, connection
 
-        backoff = 0.2
+        self.backoff = 0.2
         while not self.stop.is_set():
             try:
                 if not self.served.loaded:
@@ -88,7 +88,7 @@ class Follower(threading.Thread):
                 else:
                     catch_up(self.served)
                     self.served.degraded = False
-                    backoff = 0.2
+                    self.backoff = 0.2
                     self.stop.wait(self.poll_interval)
             except Exception as exc:  # the database went away: keep the last set, retry
                 if not self.served.degraded:
@@ -97,8 +97,8 @@ class Follower(threading.Thread):
                 close_old_connections()
                 with contextlib.suppress(Exception):  # the connection is already broken
                     connection.close()
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                self.stop.wait(self.backoff)
+                self.backoff = min(self.backoff * 2, 5.0)
 
     def _listen_loop(self) -> None:
         """PostgreSQL: LISTEN on a dedicated autocommit connection; poll on every notification and at
@@ -114,6 +114,7 @@ class Follower(threading.Thread):
             listener.execute("LISTEN beian_feed")
             catch_up(self.served)
             self.served.degraded = False
+            self.backoff = 0.2
             while not self.stop.is_set():
                 for _ in listener.notifies(timeout=1.0, stop_after=1):
                     break

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 _ASCII_HOST = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _DIGITS_AND_DOTS = re.compile(r"^[0-9.]+$")
 EXACT_ONLY = "gov.cn"
+_NOT_IN_HOST = frozenset("@/?#\\ \t\r\n")
 
 
 def normalize_host(raw: str | None) -> str | None:
@@ -33,7 +34,7 @@ def normalize_host(raw: str | None) -> str | None:
         return None  # IPv6 literal
     if ":" in host:
         host, _, port = host.rpartition(":")
-        if not port.isdigit() or ":" in host:
+        if (port and not port.isdigit()) or ":" in host:
             return None
     host = host.rstrip(".")
     if not host or len(host) > 253:
@@ -42,9 +43,11 @@ def normalize_host(raw: str | None) -> str | None:
         if _DIGITS_AND_DOTS.match(host):
             return None  # IPv4 literal (or digits only: never a filed name)
         for label in host.split("."):
-            if len(label) > 63 or label.startswith("-") or label.endswith("-"):
-                return None
+            if len(label) > 63 or label.startswith("-") or label.endswith("-") or label[2:4] == "--":
+                return None  # the same labels rules.domains (IDNA 2008) refuses
         return host
+    if any(ch in _NOT_IN_HOST for ch in host):
+        return None  # user info, a path, a query: not a Host header (rules.domains would strip them)
     from beian.rules import domains
     from beian.rules.errors import DomainError
 

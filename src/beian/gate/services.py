@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from django.db import connection
+
 from beian.core import clock
 from beian.core.models import next_value
 from beian.gate.models import FeedAction, FeedEntry
 
 
 def feed_append(*, domain: str, action: FeedAction, reason: str, website=None, order=None) -> FeedEntry:
-    """Record that ``domain`` starts (allow) or stops (deny) being served; inside the approving transaction."""
-    return FeedEntry.objects.create(
+    """Record that ``domain`` starts (allow) or stops (deny) being served; inside the approving transaction.
+
+    On PostgreSQL the transaction also NOTIFYs ``beian_feed``: delivered on commit (and folded into one
+    notification per transaction), it wakes every gate at once.
+    """
+    entry = FeedEntry.objects.create(
         seq=next_value("feed"),
         at=clock.now(),
         domain=domain,
@@ -18,6 +24,10 @@ def feed_append(*, domain: str, action: FeedAction, reason: str, website=None, o
         order=order,
         reason=reason,
     )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_notify('beian_feed', '')")
+    return entry
 
 
 def served_set_from_feed() -> set[str]:

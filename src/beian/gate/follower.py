@@ -34,6 +34,8 @@ def load(served: ServedSet, *, batch: int = 50_000) -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT COALESCE(MAX(seq), 0) FROM beian_feed")
         position = int(cur.fetchone()[0])
+    # A server-side cursor on PostgreSQL: millions of names stream in batches instead of arriving at once.
+    with connection.chunked_cursor() as cur:
         cur.execute(SERVED_SQL)
 
         def names():

@@ -34,7 +34,7 @@ def write_map(path: Path, *, variable: str = "$beian_served") -> tuple[int, int]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".beian-map-")
     count = 0
-    with os.fdopen(fd, "w", encoding="ascii") as out, connection.cursor() as cur:
+    with os.fdopen(fd, "w", encoding="ascii") as out, connection.chunked_cursor() as cur:
         out.write(
             f"# beian served domains at feed position {position}; generated {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
         )

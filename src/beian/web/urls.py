@@ -17,6 +17,7 @@ urlpatterns = [
     path("query/", lookup_views.query_page, name="public_query"),
     path("blocked/", views.blocked, name="blocked"),
     path("healthz", views.healthz, name="healthz"),
+    path("ping", views.ping, name="ping"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("subjects/", registry_views.subject_list, name="subject_list"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 
@@ -38,6 +38,11 @@ def inspect(request):
         except RulesError as exc:
             error = exc.message(get_language() or "zh-hans")
     return render(request, "web/home.html", {"q": q, "result": result, "error": error, "nav": "inspect"})
+
+
+def ping(request):
+    """The cheapest Django view: the baseline the benchmarks compare the public query against."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def healthz(request):

@@ -64,7 +64,7 @@ def stack(demo_template, tmp_path_factory):
                     "listen 80 default_server;": f"listen 127.0.0.1:{port} default_server;",
                     "server 127.0.0.1:8090;": f"server 127.0.0.1:{gate.port};",
                     "server 127.0.0.1:8080;": f"server 127.0.0.1:{backend.port};",
-                    "/var/cache/nginx/beian-gate": str(root / "cache"),
+                    "/dev/shm/beian-gate": str(root / "cache"),
                     "root /usr/share/beian;": f"root {share};",
                 },
             )

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from urllib.parse import parse_qs
 
 from beian.gate.served import ServedSet, normalize_host
 
 JSON = [("content-type", "application/json; charset=utf-8"), ("cache-control", "no-store")]
-EMPTY: list[tuple[str, str]] = []
+MEMO_SIZE = 200_000  # remembered Host values (client-controlled: bounded)
 
 
 class Counters:
@@ -41,6 +42,8 @@ class Gate:
         self.follow = follow
         self.counters = Counters()
         self.follower = None
+        self._memo: dict[str | None, tuple[bool, str | None, str | None]] = {}
+        self._memo_generation = -1
         self.stale_after = float(os.environ.get("BEIAN_GATE_STALE_AFTER", "5"))  # seconds without a sync
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -63,21 +66,34 @@ class Gate:
 
     # -- decisions -------------------------------------------------------------------------------------
     def decide(self, raw_host: str | None) -> tuple[bool, str | None, str | None]:
-        """(serve?, normalised host, matched filing name)."""
-        host = normalize_host(raw_host)
+        """(serve?, normalised host, matched filing name), remembered per raw Host value until the set changes."""
+        served = self.served
+        if self._memo_generation != served.generation or not served.loaded:
+            # A new dict, not clear(): a request that began on the old set writes into the discarded one.
+            self._memo, self._memo_generation = {}, served.generation
+        memo = self._memo
+        answer = memo.get(raw_host)
+        if answer is None:
+            answer = self._decide(raw_host)
+            if len(memo) < MEMO_SIZE and served.loaded:
+                memo[raw_host] = answer
+        ok, host, _ = answer
         if host is None:
             self.counters.invalid += 1
+        elif ok:
+            self.counters.served += 1
+        else:
+            self.counters.blocked += 1
+        return answer
+
+    def _decide(self, raw_host: str | None) -> tuple[bool, str | None, str | None]:
+        host = normalize_host(raw_host)
+        if host is None:
             return False, None, None
         if not self.served.loaded:
-            self.counters.served += self.fail_open
-            self.counters.blocked += not self.fail_open
             return self.fail_open, host, None
         matched = self.served.match(host)
-        if matched is None:
-            self.counters.blocked += 1
-            return False, host, None
-        self.counters.served += 1
-        return True, host, matched
+        return matched is not None, host, matched
 
     async def __rsgi__(self, scope, proto) -> None:
         path = scope.path
@@ -87,7 +103,9 @@ class Gate:
             headers = scope.headers
             host = headers.get("x-original-host") or headers.get("x-forwarded-host") or headers.get("host")
             ok, _, _ = self.decide(host)
-            proto.response_empty(204 if ok else 403, EMPTY)
+            # nginx's proxy_cache_valid counts whole seconds (an entry lives 1-2 s); an absolute expiry at the
+            # current second keeps a cached decision about a second old at most (measured 0.6-1.0 s, bench).
+            proto.response_empty(204 if ok else 403, [("x-accel-expires", f"@{int(time.time())}")])
             return None
         if path == "/healthz":
             return self._health(proto)

@@ -82,6 +82,7 @@ class ServedSet:
         self.degraded = False
         self.reloads = 0
         self.applied = 0
+        self.generation = 0  # bumped on every change: the gate's decision memo follows it
         self._lock = threading.Lock()  # serialises writers only
 
     def __len__(self) -> int:
@@ -95,6 +96,7 @@ class ServedSet:
             self.loaded = True
             self.loaded_at = self.synced_at = time.time()
             self.reloads += 1
+            self.generation += 1
 
     def apply(self, entries: Iterable[tuple[int, str, str]]) -> int:
         """Apply feed entries ``(seq, domain, action)`` in order; returns how many were new."""
@@ -111,6 +113,8 @@ class ServedSet:
                 self.position = seq
                 count += 1
             self.applied += count
+            if count:
+                self.generation += 1  # decisions remembered for the old set are void
             self.synced_at = time.time()
         return count
 

@@ -1,4 +1,4 @@
-"""Sub-commands of ``beian`` that need Django: token, audit, worker."""
+"""Sub-commands of ``beian``: token, audit, worker, gate …, and synth, import, export."""
 
 from __future__ import annotations
 
@@ -114,6 +114,205 @@ def cmd_gate_export_map(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- bulk import / export and the synthetic dataset (registry.bulk, lookup.synth) ------------------------------
+def _open_output(path: str):
+    """(text stream, finish): "-" is stdout; a file is written beside and renamed into place when complete."""
+    import io
+    from pathlib import Path
+
+    if path == "-":
+        sys.stdout.flush()
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False)
+        return out, lambda ok: out.detach()  # leave sys.stdout's buffer open
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise CommandFailed(f"目录不存在 / no such directory: {target.parent}")
+    tmp = target.with_name(f".{target.name}.part")
+    out = open(tmp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed by finish
+
+    def finish(ok: bool) -> None:
+        out.close()
+        if ok:
+            os.replace(tmp, target)
+        else:
+            tmp.unlink(missing_ok=True)
+
+    return out, finish
+
+
+def _reader_gone() -> bool:
+    """The reader of our stdout stopped early (``| head``): not an error. Later flushes go to /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return True
+
+
+def _progress(enabled: bool, unit: str):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[count]:,} " + unit),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from beian.lookup import synth
+
+    if not 0 < args.subjects <= synth.MAX_SUBJECTS:
+        raise CommandFailed(
+            f"--subjects 应在 1 到 {synth.MAX_SUBJECTS} 之间 / must be 1 … {synth.MAX_SUBJECTS}"
+        )
+    out, finish = _open_output(args.output)
+    started = time.perf_counter()
+    ok = complete = False
+    try:
+        with _progress(args.output != "-" and not args.quiet, "subjects") as bar:
+            task = bar.add_task("生成 / synth", total=args.subjects, count=0)
+            done = 0
+
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                bar.update(task, advance=n, count=done)
+
+            synth.write(out, args.subjects, args.seed, jobs=args.jobs, progress=advance)
+        out.flush()
+        ok = complete = True
+    except BrokenPipeError:
+        ok = _reader_gone()
+    finally:
+        finish(ok)
+    if not complete:
+        return 0
+    elapsed = time.perf_counter() - started
+    print(
+        f"生成 {args.subjects:,} 个主体 / {args.subjects:,} subjects (seed {args.seed}) "
+        f"in {elapsed:.1f} s ({args.subjects / elapsed:,.0f}/s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    path = Path(args.file)
+    if args.file != "-" and not path.is_file():
+        raise CommandFailed(f"找不到文件 / no such file: {args.file}")
+    if args.file == "-" and args.resume:
+        raise CommandFailed("--resume 需要文件，不能用于标准输入 / --resume needs a file, not standard input")
+    if args.batch_size < 1:
+        raise CommandFailed("--batch-size 至少为 1 / --batch-size must be at least 1")
+    _django()
+    from beian.cli import _pending_migrations
+
+    if _pending_migrations():
+        raise CommandFailed(
+            "数据库需要迁移，请先运行 beian migrate / the database needs `beian migrate` first"
+        )
+    from beian.registry import bulk
+
+    if args.file != "-" and not args.resume:
+        mark = bulk.read_checkpoint(path)
+        if mark is not None:
+            print(
+                f"注意：存在检查点（第 {mark.get('line')} 行），本次从头导入；继续请加 --resume / "
+                f"a checkpoint exists (line {mark.get('line')}); starting from line 1 (use --resume to continue)",
+                file=sys.stderr,
+            )
+    total = path.stat().st_size if args.file != "-" else None
+    stream = sys.stdin.buffer if args.file == "-" else None
+    with _progress(not args.quiet, "lines") as bar:
+        task = bar.add_task("导入 / import", total=total, count=0)
+        if args.resume and total:
+            mark = bulk.read_checkpoint(path)
+            if mark:
+                bar.update(task, completed=mark.get("offset", 0))
+
+        def on_error(error) -> None:
+            bar.console.print(str(error), markup=False, highlight=False)
+
+        lines = 0
+
+        def on_batch(nbytes: int, nlines: int, result) -> None:
+            nonlocal lines
+            lines += nlines
+            bar.update(task, advance=nbytes, count=lines)
+
+        try:
+            summary = bulk.import_jsonl(
+                path,
+                batch_size=args.batch_size,
+                resume=args.resume,
+                on_error=on_error,
+                on_batch=on_batch,
+                stream=stream,
+            )
+        except bulk.CheckpointMismatch as exc:
+            raise CommandFailed(
+                f"{exc}：请去掉 --resume 重新导入（重复导入是幂等的）/ import again without --resume (re-import is idempotent)"
+            ) from None
+    if summary.resumed_after:
+        print(f"从第 {summary.resumed_after + 1} 行继续 / resumed after line {summary.resumed_after}")
+    print(
+        f"读取 {summary.lines:,} 行 / lines read {summary.lines:,}; "
+        f"新增 / inserted {summary.inserted:,}; 更新 / updated {summary.updated:,}; "
+        f"未变 / unchanged {summary.unchanged:,}; 失败 / failed {summary.failed:,}"
+    )
+    print(
+        f"用时 / elapsed {summary.elapsed:.1f} s; {summary.rows:,} rows written, "
+        f"{summary.rows_per_second:,.0f} rows/s, {summary.lines_per_second:,.0f} subjects/s"
+    )
+    return 1 if summary.failed else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _django()
+    from beian.registry import bulk
+    from beian.registry.models import Subject
+
+    total = Subject.objects.filter(number__isnull=False, status__in=["active", "cancelled"]).count()
+    out, finish = _open_output(args.output)
+    started = time.perf_counter()
+    ok = False
+    try:
+        with _progress(args.output != "-" and not args.quiet, "subjects") as bar:
+            task = bar.add_task("导出 / export", total=total, count=0)
+            done = 0
+
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                bar.update(task, advance=n, count=done)
+
+            count = bulk.export_jsonl(out, on_subject=advance)
+        out.flush()
+        ok = True
+    except BrokenPipeError:
+        ok, count = _reader_gone(), -1
+    finally:
+        finish(ok)
+    if count >= 0:
+        elapsed = time.perf_counter() - started
+        print(f"导出 {count:,} 个主体 / exported {count:,} subjects in {elapsed:.1f} s", file=sys.stderr)
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("token", help="API tokens")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -166,6 +365,31 @@ def register(sub) -> None:
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
     p.add_argument("--jobs-interval", type=float, default=60.0, help="seconds between expiry runs")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("synth", help="write a synthetic national dataset (JSON Lines, docs/data-format.md)")
+    p.add_argument("--subjects", type=int, required=True, help="number of subjects (主体)")
+    p.add_argument("--seed", type=int, default=1, help="same seed and count: byte-identical output")
+    p.add_argument("--output", default="-", help="FILE, or - for standard output (default)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (the output does not depend on it)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser(
+        "import",
+        help="import subjects from JSON Lines (docs/data-format.md); exit 1 when some lines were rejected",
+    )
+    p.add_argument("file", help="FILE.jsonl, or - for standard input (no checkpoint)")
+    p.add_argument("--batch-size", type=int, default=10_000, help="lines per transaction (default 10000)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue after FILE.checkpoint's last committed line"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar (errors and summary still shown)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export every subject with its websites and domains as JSON Lines")
+    p.add_argument("--output", default="-", help="FILE, or - for standard output (default)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
 
 
 _EXTENSIONS.append(register)

@@ -38,6 +38,7 @@ DOMAINS_SQL = "SELECT website_id, unicode FROM beian_domain WHERE status = 'acti
 class Detected:
     kind: str  # filing_number | domain | name | empty
     value: str  # canonical number, filing domain (A-label) or the name text
+    number: filing_numbers.FilingNumber | None = None
 
 
 def detect(q: str) -> Detected:
@@ -45,7 +46,8 @@ def detect(q: str) -> Detected:
     if not q:
         return Detected("empty", "")
     try:
-        return Detected("filing_number", filing_numbers.parse(q).canonical)
+        number = filing_numbers.parse(q)
+        return Detected("filing_number", number.canonical, number)
     except RulesError:
         pass
     if "." in q or "。" in q or "://" in q:
@@ -88,11 +90,10 @@ def _rows(where: str, params: list) -> list[dict]:
     ]
 
 
-def _by_number(canonical: str) -> list[dict]:
-    parsed = filing_numbers.parse(canonical)
-    if parsed.is_subject:
-        return _rows("s.number = %s", [canonical])
-    return _rows("w.number = %s", [canonical])
+def _by_number(number: filing_numbers.FilingNumber) -> list[dict]:
+    if number.is_subject:
+        return _rows("s.number = %s", [number.canonical])
+    return _rows("w.number = %s", [number.canonical])
 
 
 def _by_domain(name: str) -> list[dict]:
@@ -160,7 +161,7 @@ def public_query(q: str, page: int = 1) -> dict:
     detected = detect(q)
     more = False
     if detected.kind == "filing_number":
-        rows = _by_number(detected.value)
+        rows = _by_number(detected.number)
     elif detected.kind == "domain":
         rows = _by_domain(detected.value)
     elif detected.kind == "name":

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import json
 import math
 import random
 from collections.abc import Iterator
 from functools import cache
+from operator import mul
 from typing import TextIO
 
 from beian.rules import natures as nature_rules
@@ -195,29 +195,33 @@ MAIL_HOSTS = ("example.com", "example.net", "example.org")
 
 # --- domains -------------------------------------------------------------------------------------------------
 # Labels are a prefix word and a suffix word (pinyin or English), then digits when the space needs them.
-LABEL_PREFIXES = tuple(
-    dict.fromkeys(
-        "yun tian hua xin da zhi chuang hui tong sheng jin hai long feng xing chen yu hang qi zhuo rui ling zhong"
-        " he cheng zheng dong fang bei nan wan qian ding lan lv qing hong yin xiang peng fei yuan jing ming guang"
-        " yao yang xu hao can yi lang jun jie ya yun nuo ao wei si xun shu ma ku qu meng guo mu lin sen chuan"
-        " shan shi quan jiang hu bo run ze fan zhou qiao bang jia min fu xi yue you peng ren kang jian ning ping"
-        " shun li li ben zhen ju qi bai wo mao yu long chang rong han tang song qin jin chu wu shu lu yan zhao"
-        " data cloud smart tech net web soft info go my i e super happy lucky star sun moon sky blue green red"
-        " gold silver top best first new future link open free easy fast true good great big little mini micro"
-        " mega ultra pro max neo nova alpha beta delta omega apex vision idea mind logic code byte bit pixel"
-        " spark flash wave river lake ocean forest tree leaf seed root stone rock hill peak".split()
-    )
-)
-LABEL_SUFFIXES = tuple(
-    dict.fromkeys(
-        "tech soft net web shop mall info zone hub lab ke ji wang xin kj keji wl wangluo tong da hua sheng"
-        " cloud data box link home world land city town park house space site online club center group"
-        " media studio design art music game play fun edu school book read news tv video photo pic travel"
-        " food tea wine farm health med care car auto house jia fang hr job work biz trade market store"
-        " pay bank fin cap ai iot sys ops dev app api code io x go plus one china cn sz bj sh gz hz cd wh xa"
-        " nj cq tj".split()
-    )
-)
+LABEL_PREFIXES = tuple(dict.fromkeys((
+    "yun", "tian", "hua", "xin", "da", "zhi", "chuang", "hui", "tong", "sheng", "jin", "hai", "long",
+    "feng", "xing", "chen", "yu", "hang", "qi", "zhuo", "rui", "ling", "zhong", "he", "cheng", "zheng",
+    "dong", "fang", "bei", "nan", "wan", "qian", "ding", "lan", "lv", "qing", "hong", "yin", "xiang",
+    "peng", "fei", "yuan", "jing", "ming", "guang", "yao", "yang", "xu", "hao", "can", "yi", "lang", "jun",
+    "jie", "ya", "nuo", "ao", "wei", "si", "xun", "shu", "ma", "ku", "qu", "meng", "guo", "mu", "lin",
+    "sen", "chuan", "shan", "shi", "quan", "jiang", "hu", "bo", "run", "ze", "fan", "zhou", "qiao", "bang",
+    "jia", "min", "fu", "xi", "yue", "you", "ren", "kang", "jian", "ning", "ping", "shun", "li", "ben",
+    "zhen", "ju", "bai", "wo", "mao", "chang", "rong", "han", "tang", "song", "qin", "chu", "wu", "lu",
+    "yan", "zhao", "data", "cloud", "smart", "tech", "net", "web", "soft", "info", "go", "my", "i", "e",
+    "super", "happy", "lucky", "star", "sun", "moon", "sky", "blue", "green", "red", "gold", "silver",
+    "top", "best", "first", "new", "future", "link", "open", "free", "easy", "fast", "true", "good",
+    "great", "big", "little", "mini", "micro", "mega", "ultra", "pro", "max", "neo", "nova", "alpha",
+    "beta", "delta", "omega", "apex", "vision", "idea", "mind", "logic", "code", "byte", "bit", "pixel",
+    "spark", "flash", "wave", "river", "lake", "ocean", "forest", "tree", "leaf", "seed", "root", "stone",
+    "rock", "hill", "peak"
+)))  # fmt: skip
+LABEL_SUFFIXES = tuple(dict.fromkeys((
+    "tech", "soft", "net", "web", "shop", "mall", "info", "zone", "hub", "lab", "ke", "ji", "wang", "xin",
+    "kj", "keji", "wl", "wangluo", "tong", "da", "hua", "sheng", "cloud", "data", "box", "link", "home",
+    "world", "land", "city", "town", "park", "house", "space", "site", "online", "club", "center", "group",
+    "media", "studio", "design", "art", "music", "game", "play", "fun", "edu", "school", "book", "read",
+    "news", "tv", "video", "photo", "pic", "travel", "food", "tea", "wine", "farm", "health", "med", "care",
+    "car", "auto", "jia", "fang", "hr", "job", "work", "biz", "trade", "market", "store", "pay", "bank",
+    "fin", "cap", "ai", "iot", "sys", "ops", "dev", "app", "api", "code", "io", "x", "go", "plus", "one",
+    "china", "cn", "sz", "bj", "sh", "gz", "hz", "cd", "wh", "xa", "nj", "cq", "tj"
+)))  # fmt: skip
 # (suffix, slots): a suffix with more slots is proportionally more common. Classes never share a suffix
 # with ASCII labels, so names are unique across classes; IDN labels are Chinese, hence distinct A-labels.
 GENERAL_SUFFIXES = (
@@ -231,20 +235,21 @@ DOMAIN_CLASSES = {
     "edu": (("edu.cn", 1),),
     "org": (("org.cn", 1),),
 }
-IDN_FIRST = tuple(
-    dict.fromkeys(
-        "云栈 星辰 华夏 东方 天地 龙腾 飞扬 锦绣 前程 未来 智慧 阳光 绿野 蓝天 山水 江南 北国 岭南 中原 西部"
-        " 长城 黄河 长江 泰山 昆仑 丝路 金桥 银河 彩虹 梦想 晨曦 青松 明月 清风 远方 花园 田园 海岸 高原 草原".split()
-    )
-)
-IDN_SECOND = tuple(
-    dict.fromkeys(
-        "科技 网络 商城 教育 旅游 文化 传媒 美食 健康 家居 汽车 房产 金融 咨询 设计 摄影 音乐 体育 游戏 动漫"
-        " 书屋 茶业 酒业 农业 医药".split()
-    )
-)
+IDN_FIRST = tuple(dict.fromkeys((
+    "云栈", "星辰", "华夏", "东方", "天地", "龙腾", "飞扬", "锦绣", "前程", "未来", "智慧", "阳光", "绿野", "蓝天", "山水", "江南", "北国",
+    "岭南", "中原", "西部", "长城", "黄河", "长江", "泰山", "昆仑", "丝路", "金桥", "银河", "彩虹", "梦想", "晨曦", "青松", "明月", "清风",
+    "远方", "花园", "田园", "海岸", "高原", "草原"
+)))  # fmt: skip
+IDN_SECOND = tuple(dict.fromkeys((
+    "科技", "网络", "商城", "教育", "旅游", "文化", "传媒", "美食", "健康", "家居", "汽车", "房产", "金融", "咨询", "设计", "摄影", "音乐",
+    "体育", "游戏", "动漫", "书屋", "茶业", "酒业", "农业", "医药"
+)))  # fmt: skip
 IDN_SUFFIXES = (("中国", 3), ("com", 2), ("cn", 2), ("公司", 1), ("网络", 1), ("net", 1))
 IDN_SHARE = 0.015
+CANCELLED_SHARE = 0.05  # 注销主体
+SERVED_SHARE = 0.95  # 接入: the rest is filed but served by another provider (or by none: a shell)
+LEGACY_SHARE = 0.15  # websites approved before 2019-04-22 with 2-4 domains
+ORG_NATURES = frozenset({"social_organization", "foundation", "private_non_enterprise"})
 DOMAINS_PER_SUBJECT = 2.2  # upper estimate (websites × domains), to size the domain spaces
 
 
@@ -271,39 +276,43 @@ class _Picker:
 
 
 class _Space:
-    """Counter → a unique, random-looking point of [0, size): an affine bijection (multiplier coprime)."""
+    """Index → a unique, random-looking point of [0, size): an affine bijection (multiplier coprime)."""
 
-    __slots__ = ("size", "mult", "add", "used")
+    __slots__ = ("size", "mult", "add")
 
     def __init__(self, size: int, rng: random.Random) -> None:
         self.size = size
         mult = rng.randrange(size // 3 + 1, size) | 1 if size > 4 else 1
         while math.gcd(mult, size) != 1:
             mult += 2
-        self.mult, self.add, self.used = mult % size or 1, rng.randrange(size), 0
+        self.mult, self.add = mult % size or 1, rng.randrange(size)
 
-    def take(self) -> int:
-        if self.used >= self.size:
-            raise OverflowError("synthetic space exhausted")
-        x = (self.used * self.mult + self.add) % self.size
-        self.used += 1
-        return x
+    def at(self, index: int) -> int:
+        if not 0 <= index < self.size:
+            raise OverflowError("synthetic space exhausted: fewer subjects, please")
+        return (index * self.mult + self.add) % self.size
 
 
 class _Domains:
-    """Unique domain names of one class: (word pair, suffix slot, level) decoded from a scrambled counter."""
+    """Unique domain names of one class: (word pair, suffix slot, level) decoded from a scrambled index.
 
-    def __init__(self, pairs: tuple[str, ...], suffixes, expected: int, rng: random.Random) -> None:
-        self.pairs = pairs
+    Each block of subjects owns the indices [block * per_block, (block + 1) * per_block), so blocks are
+    generated independently (and in parallel) without ever producing the same name.
+    """
+
+    def __init__(self, pairs: tuple[str, ...], suffixes, per_block: int, blocks: int, rng) -> None:
+        self.pairs, self.per_block = pairs, per_block
         self.slots: list[tuple[str, int, int]] = []  # (suffix, rank among the suffix's slots, slot count)
         for suffix, count in suffixes:
             self.slots.extend((suffix, rank, count) for rank in range(count))
         per_level = len(pairs) * len(self.slots)
-        self.levels = max(1, math.ceil(expected * 1.3 / per_level))
-        self.space = _Space(per_level * self.levels, rng)
+        levels = max(1, math.ceil(per_block * blocks / per_level))
+        self.space = _Space(per_level * levels, rng)
 
-    def take(self) -> str:
-        x = self.space.take()
+    def name(self, block: int, used: int) -> str:
+        if used >= self.per_block:
+            raise OverflowError("synthetic domain block exhausted")
+        x = self.space.at(block * self.per_block + used)
         x, pair = divmod(x, len(self.pairs))
         level, slot = divmod(x, len(self.slots))
         suffix, rank, count = self.slots[slot]
@@ -324,43 +333,92 @@ def _idn_pairs() -> tuple[str, ...]:
 
 @cache
 def password_hashes(seed: int) -> tuple[str, ...]:
-    """argon2id hashes of ``Synth-<seed>-k`` with salts drawn from the seed: deterministic, verifiable."""
-    from argon2 import PasswordHasher, Type
+    """argon2id hashes of ``Synth-<seed>-k``, salts drawn from the seed: deterministic and verifiable.
+
+    Cost m=19 MiB, t=2, p=1 (the OWASP minimum for argon2id): cheap enough to build per run; the
+    verifier rehashes with the current parameters on the first successful check.
+    """
+    from argon2 import Type
     from argon2.low_level import hash_secret
 
-    params = PasswordHasher()  # the library's current cost parameters, as verification.hasher uses
     rng = random.Random(f"password-salts-{seed}")
     return tuple(
         hash_secret(
             f"Synth-{seed}-{k}".encode(),
             rng.randbytes(16),
-            time_cost=params.time_cost,
-            memory_cost=params.memory_cost,
-            parallelism=params.parallelism,
-            hash_len=params.hash_len,
+            time_cost=2,
+            memory_cost=19456,
+            parallelism=1,
+            hash_len=32,
             type=Type.ID,
         ).decode()
         for k in range(PASSWORDS)
     )
 
 
-def _org_code_check(body8: str) -> str:
+_ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # the USCC alphabet, so that a body fits both codes
+_ORG_VALUE = {ch: (int(ch) if ch.isdigit() else ord(ch) - 55) for ch in _ORG_CHARS}  # GB 11714: A=10 … Z=35
+_USCC_VALUE = {ch: i for i, ch in enumerate(_ORG_CHARS)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def org_code_check(body8: str) -> str:
     """GB 11714 组织机构代码 check character."""
-    weights = (3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body8, weights, strict=True))
-    check = 11 - total % 11
+    check = 11 - sum(map(mul, map(_ORG_VALUE.__getitem__, body8), (3, 7, 9, 10, 5, 8, 4, 2))) % 11
     return "X" if check == 10 else "0" if check == 11 else str(check)
 
 
-_ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # the USCC alphabet, so that the body fits both codes
+def uscc_check_char(first17: str) -> str:
+    """GB 32100 check character; the same as rules.natures.uscc_check_char, without its per-call lookups."""
+    return _ORG_CHARS[(31 - sum(map(mul, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS)) % 31) % 31]
 
 
-class Generator:
-    """Yields one subject dict per call of :meth:`subjects`; all state is counters and a seeded RNG."""
+def resident_id_check_char(first17: str) -> str:
+    return "10X98765432"[sum(map(mul, map(int, first17), _ID_WEIGHTS)) % 11]
 
-    def __init__(self, count: int, seed: int = 1) -> None:
+
+_TIMES = tuple(f"T{9 + r // 3600:02d}:{r // 60 % 60:02d}:{r % 60:02d}+08:00" for r in range(9 * 3600))
+_OTHER_PREFIX = {
+    "passport": "E",
+    "hk_macao_permit": "H",
+    "taiwan_permit": "T",
+    "hk_macao_residence": "810000",
+    "taiwan_residence": "830000",
+    "foreign_permanent_residence": "9156",
+}
+_GOV_OFFICES = (
+    "人民政府", "教育局", "公安局", "市场监督管理局", "税务局", "卫生健康委员会", "文化和旅游局",
+    "人力资源和社会保障局", "交通运输局", "生态环境局", "统计局",
+)  # fmt: skip
+_INSTITUTIONS = (
+    "第{n}中学", "第{n}小学", "职业技术学院", "图书馆", "档案馆", "博物馆", "科学研究院", "广播电视台",
+    "疾病预防控制中心", "大学", "实验学校",
+)  # fmt: skip
+_HOSPITALS = ("第{n}人民医院", "中医院", "妇幼保健院", "口腔门诊部", "社区卫生服务中心", "眼科医院")
+_ASSOCIATIONS = (
+    "软件行业协会", "摄影家协会", "青年企业家商会", "电子商务协会", "书法家协会", "互联网协会",
+    "餐饮行业协会", "跆拳道协会", "物流与采购协会",
+)  # fmt: skip
+_PRIVATE_UNITS = ("培训学校", "幼儿园", "养老院", "艺术培训中心", "社会工作服务中心")
+_FOUNDATIONS = ("慈善基金会", "教育基金会", "公益基金会")
+_RELIGIOUS = ("基督教协会", "佛教协会", "伊斯兰教协会", "道教协会")
+_NUMERALS = "一二三四五六七八九十"
+
+
+class Plan:
+    """What every block shares: weighted pickers, the sizes and scrambles of the unique spaces.
+
+    Subjects are generated in blocks of ``block_size``; block ``b`` has its own RNG (seeded with the seed
+    and ``b``) and its own ranges of every counter, so a block's lines depend only on (count, seed, b):
+    the output is the same whether blocks are generated one after the other or by parallel workers.
+    """
+
+    def __init__(self, count: int, seed: int) -> None:
         self.count, self.seed = count, seed
-        rng = self.rng = random.Random(seed)
+        self.block_size = max(BLOCK, -(-count // MAX_BLOCKS))
+        self.blocks = max(1, -(-count // self.block_size))
+        rng = random.Random(f"beian-synth-{seed}")
         self.province_info = {p.code: p for p in provinces.all_provinces()}
         self.provinces = _Picker((p[0], p[1]) for p in PROVINCES)
         self.cities = {code: _Picker(((c, r), w) for c, r, w in cities) for code, _, cities in PROVINCES}
@@ -376,305 +434,337 @@ class Generator:
         for code, _, types in NATURES:  # the table must agree with the rules' data
             for ctype, _ in types:
                 assert ctype in nature_rules.nature(code).certificate_types, (code, ctype)
-        # subject numbers: per (province, year) a sequence with random gaps sized to the expected count
+        # Subject numbers: each block owns a slice of every (province, year) sequence; inside it numbers
+        # go up by random gaps sized so that the expected count fills well under half of the slice.
         p_total, y_total = sum(p[1] for p in PROVINCES), sum(YEAR_WEIGHTS)
-        self.seq_next: dict[tuple[str, int], int] = {}
+        self.seq_slice = 999_999 // self.blocks
         self.seq_gap: dict[tuple[str, int], int] = {}
         for code, weight, _ in PROVINCES:
             for year, yw in zip(YEARS, YEAR_WEIGHTS, strict=True):
-                expected = count * weight / p_total * yw / y_total
-                gap = max(1, min(40, int(900_000 / (expected * 1.3 + 1))))
-                self.seq_gap[code, year] = gap
-                self.seq_next[code, year] = 1 + rng.randrange(min(gap, 200))
-        expected_domains = int(count * DOMAINS_PER_SUBJECT) + 100
-        nature_share = {n: w / sum(x[1] for x in NATURES) for n, w, _ in NATURES}
-        self.domain_classes = {
-            "general": _Domains(_ascii_pairs(), GENERAL_SUFFIXES, expected_domains, rng),
-            "gov": _Domains(_ascii_pairs(), DOMAIN_CLASSES["gov"], expected_domains * 0.02 + 100, rng),
-            "edu": _Domains(_ascii_pairs(), DOMAIN_CLASSES["edu"], expected_domains * 0.02 + 100, rng),
+                expected = self.block_size * weight / p_total * yw / y_total
+                self.seq_gap[code, year] = max(1, min(40, int(self.seq_slice / (expected * 5 + 1))))
+        per_block = self.block_size * DOMAINS_PER_SUBJECT
+        org_share = sum(w for n, w, _ in NATURES if n in ORG_NATURES) / sum(x[1] for x in NATURES)
+        ascii_pairs, blocks = _ascii_pairs(), self.blocks
+        self.domains = {
+            "general": _Domains(ascii_pairs, GENERAL_SUFFIXES, int(per_block) + 500, blocks, rng),
+            "gov": _Domains(ascii_pairs, DOMAIN_CLASSES["gov"], int(per_block * 0.04) + 500, blocks, rng),
+            "edu": _Domains(ascii_pairs, DOMAIN_CLASSES["edu"], int(per_block * 0.04) + 500, blocks, rng),
             "org": _Domains(
-                _ascii_pairs(),
-                DOMAIN_CLASSES["org"],
-                expected_domains * (nature_share["social_organization"] + 0.02) + 100,
-                rng,
+                ascii_pairs, DOMAIN_CLASSES["org"], int(per_block * org_share * 2) + 500, blocks, rng
             ),
-            "idn": _Domains(_idn_pairs(), IDN_SUFFIXES, expected_domains * IDN_SHARE * 1.5 + 100, rng),
+            "idn": _Domains(_idn_pairs(), IDN_SUFFIXES, int(per_block * IDN_SHARE * 2) + 500, blocks, rng),
         }
-        self.org_codes = _Space(31**8, rng)  # 主体标识码 bodies, shared by every organisation type
-        self.birth_days = (dt.date(2005, 12, 31) - dt.date(1955, 1, 1)).days
-        self.person_ids = _Space(self.birth_days * 1000, rng)  # (birth date, sequence) of 身份证
+        # certificates: subject index -> a point of the type's space (each subject holds one certificate)
+        self.org_codes = _Space(31**8, rng)  # 主体标识码 bodies, shared by every organisation
+        self.born_base = dt.date(1940, 1, 1).toordinal()
+        self.person_ids = _Space((dt.date(2005, 12, 31).toordinal() - self.born_base) * 1000, rng)  # 身份证
         self.other_ids = _Space(10**8, rng)  # passports, permits, licences
-        self.owner = 0
+        self.as_of = AS_OF.toordinal()
+        self.one_domain_since = ONE_DOMAIN_SINCE.toordinal()
+        self.year_start = {y: dt.date(y, 1, 1).toordinal() for y in YEARS}
+        self.year_end = {y: min(dt.date(y, 12, 31), AS_OF).toordinal() for y in YEARS}
+        first = self.year_start[YEARS[0]]
+        self.iso = {o: dt.date.fromordinal(o).isoformat() for o in range(first, self.as_of + 1)}
         self.hashes = password_hashes(seed)
 
-    # --- small helpers -------------------------------------------------------------------------------------
-    def _date(self, lo: dt.date, hi: dt.date) -> dt.date:
-        return lo + dt.timedelta(days=self.rng.randrange((hi - lo).days + 1))
 
-    def _stamp(self, day: dt.date) -> str:
-        r = self.rng.randrange(9 * 3600)  # office hours, Beijing time
-        return f"{day.isoformat()}T{9 + r // 3600:02d}:{r // 60 % 60:02d}:{r % 60:02d}+08:00"
+BLOCK = 10_000
+MAX_BLOCKS = 256
+MAX_SUBJECTS = 20_000_000  # the resident-ID space (birth dates 1940-2005 × 1000) holds about 24 M
+
+
+@cache
+def plan(count: int, seed: int) -> Plan:
+    return Plan(count, seed)
+
+
+class Block:
+    """The subjects of one block, one line at a time; state: the block's RNG and counters."""
+
+    def __init__(self, plan: Plan, block: int) -> None:
+        self.plan, self.block = plan, block
+        self.rng = random.Random(f"beian-synth-{plan.seed}-{block}")
+        self.first = block * plan.block_size
+        self.stop = min(plan.count, self.first + plan.block_size)
+        base = block * plan.seq_slice
+        # start somewhere in the first half of the slice: real numbers rarely begin at 000001
+        half = plan.seq_slice // 2
+        self.seq_next = {key: base + 1 + int(self.rng.random() * half) for key in plan.seq_gap}
+        self.seq_stop = base + plan.seq_slice
+        self.domains_used = dict.fromkeys(plan.domains, 0)
+        self.owner = block * plan.block_size
+
+    # --- small helpers ---------------------------------------------------------------------------------------
+    def _stamp(self, day: int) -> str:
+        return self.plan.iso[day] + _TIMES[int(self.rng.random() * 32400)]
 
     def _person(self) -> str:
-        rng = self.rng
-        given = rng.choice(GIVEN_CHARS)
-        if rng.random() < 0.7:
-            given += rng.choice(GIVEN_CHARS)
-        return self.surnames.pick(rng.random()) + given
+        rnd = self.rng.random
+        given = GIVEN_CHARS[int(rnd() * len(GIVEN_CHARS))]
+        if rnd() < 0.7:
+            given += GIVEN_CHARS[int(rnd() * len(GIVEN_CHARS))]
+        return self.plan.surnames.pick(rnd()) + given
 
     def _mobile(self) -> str:
-        return self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}"
+        rnd = self.rng.random
+        return MOBILE_PREFIXES[int(rnd() * len(MOBILE_PREFIXES))] + f"{int(rnd() * 10**8):08d}"
 
     def _email(self, tag: int) -> str:
-        rng = self.rng
-        local = rng.choice(MAIL_LOCALS) if rng.random() < 0.5 else rng.choice(LABEL_PREFIXES)
-        return f"{local}{tag}@{rng.choice(MAIL_HOSTS)}"
+        rnd = self.rng.random
+        pool = MAIL_LOCALS if rnd() < 0.5 else LABEL_PREFIXES
+        return f"{pool[int(rnd() * len(pool))]}{tag}@{MAIL_HOSTS[int(rnd() * 3)]}"
 
     def _zihao(self) -> str:
-        rng = self.rng
-        if rng.random() < BRAND_SHARE:
-            brand = self.brands.pick(rng.random())
-            return brand + (rng.choice(ZIHAO_CHARS) if rng.random() < 0.5 else "")
-        return rng.choice(ZIHAO_CHARS) + rng.choice(ZIHAO_CHARS)
+        rnd = self.rng.random
+        chars = ZIHAO_CHARS
+        if rnd() < BRAND_SHARE:
+            brand = self.plan.brands.pick(rnd())
+            return brand + (chars[int(rnd() * len(chars))] if rnd() < 0.5 else "")
+        return chars[int(rnd() * len(chars))] + chars[int(rnd() * len(chars))]
 
     def _number(self, province: str) -> tuple[str, int]:
         """A subject number (主体备案号) never issued before, and its year."""
-        year = self.years.pick(self.rng.random())
-        for attempt in range(len(YEARS) + 1):
-            y = YEARS[(YEARS.index(year) + attempt) % len(YEARS)]
-            seq = self.seq_next[province, y]
-            if seq <= 999_999:
-                self.seq_next[province, y] = seq + 1 + self.rng.randrange(self.seq_gap[province, y])
+        plan = self.plan
+        at = YEARS.index(plan.years.pick(self.rng.random()))
+        for attempt in range(len(YEARS)):  # a full slice moves on to the next year
+            y = YEARS[(at + attempt) % len(YEARS)]
+            key = province, y
+            seq = self.seq_next[key]
+            if seq < self.seq_stop:
+                self.seq_next[key] = seq + 1 + int(self.rng.random() * plan.seq_gap[key])
                 digits = f"{y}{seq:06d}" if y >= TEN_DIGITS_FROM else f"{y % 100:02d}{seq:06d}"
-                return f"{self.province_info[province].abbreviation}ICP备{digits}号", y
+                return f"{plan.province_info[province].abbreviation}ICP备{digits}号", y
         raise OverflowError(f"no subject numbers left in province {province}")
 
-    def _certificate(self, nature: str, ctype: str, region: str) -> str:
-        rng = self.rng
-        if ctype in ("uscc", "org_code"):
-            x = self.org_codes.take()
+    def _certificate(self, index: int, nature: str, ctype: str, region: str) -> str:
+        plan = self.plan
+        if ctype == "uscc" or ctype == "org_code":
+            x = plan.org_codes.at(index)
             body = "".join(_ORG_CHARS[(x // 31**i) % 31] for i in range(8))
-            body += _org_code_check(body)
             if ctype == "org_code":
-                return f"{body[:8]}-{body[8]}"
-            first17 = USCC_PREFIX.get(nature, "91") + region + body
-            return first17 + nature_rules.uscc_check_char(first17)
+                return f"{body}-{org_code_check(body)}"
+            first17 = USCC_PREFIX.get(nature, "91") + region + body + org_code_check(body)
+            return first17 + uscc_check_char(first17)
         if ctype == "resident_id":
-            x = self.person_ids.take()
-            born = dt.date(1955, 1, 1) + dt.timedelta(days=x // 1000)
+            x = plan.person_ids.at(index)
+            born = dt.date.fromordinal(plan.born_base + x // 1000)
             first17 = f"{region}{born:%Y%m%d}{x % 1000:03d}"
-            return first17 + nature_rules.resident_id_check_char(first17)
-        x = self.other_ids.take()
-        prefix = {
-            "passport": "E",
-            "hk_macao_permit": "H",
-            "taiwan_permit": "T",
-            "hk_macao_residence": "810000",
-            "taiwan_residence": "830000",
-            "foreign_permanent_residence": "9" + rng.choice(("156", "840", "392", "410", "826")),
-        }.get(ctype, region[:2] + "0" + ctype[:1].upper())
-        return f"{prefix}{x:08d}"
+            return first17 + resident_id_check_char(first17)
+        prefix = _OTHER_PREFIX.get(ctype) or region[:2] + "0" + ctype[0].upper()
+        return f"{prefix}{plan.other_ids.at(index):08d}"
 
-    def _name(self, nature: str, province: str, city: str) -> str:
-        rng = self.rng
-        prov = self.province_info[province]
+    def _name(self, nature: str, province: str, city: str) -> tuple[str, str]:
+        """The subject's name and the 字号 its websites are named after."""
+        rnd = self.rng.random
+        plan = self.plan
+        prov = plan.province_info[province]
         municipal = province in MUNICIPALITIES
-        city_short = prov.short_name if municipal else city.removesuffix("市")
         if nature == "enterprise":
-            zihao, industry, form = (
-                self._zihao(),
-                self.industries.pick(rng.random()),
-                self.forms.pick(rng.random()),
-            )
-            r = rng.random()
-            if r < 0.08 and form.endswith("公司"):
-                return f"{zihao}{industry}（{city_short}）{form}"  # 腾讯科技（深圳）有限公司
+            zihao, industry, form = self._zihao(), plan.industries.pick(rnd()), plan.forms.pick(rnd())
+            r = rnd()
+            if r < 0.08 and form.endswith("公司"):  # 腾讯科技（深圳）有限公司
+                return (
+                    f"{zihao}{industry}（{prov.short_name if municipal else city.removesuffix('市')}）{form}",
+                    zihao,
+                )
             if r < 0.22:
-                return f"{zihao}{industry}{form}"
-            region = prov.short_name if municipal or r < 0.3 else city if r < 0.8 else city_short
+                return f"{zihao}{industry}{form}", zihao
+            region = prov.short_name if municipal or r < 0.3 else city if r < 0.8 else city.removesuffix("市")
             name = f"{region}{zihao}{industry}{form}"
             if r > 0.96 and form.endswith("公司"):
-                name += rng.choice(BRANCH_CITIES) + "分公司"  # XX有限公司上海分公司
-            return name
+                name += BRANCH_CITIES[int(rnd() * len(BRANCH_CITIES))] + "分公司"  # XX有限公司上海分公司
+            return name, zihao
         if nature == "individual":
-            return self._person()
+            person = self._person()
+            return person, person
+        return self._unit_name(nature, prov, city, municipal), self._zihao()
+
+    def _unit_name(self, nature: str, prov, city: str, municipal: bool) -> str:
+        rnd = self.rng.random
         place = prov.short_name if municipal else city
+
+        def pick(pool):
+            return pool[int(rnd() * len(pool))]
+
         if nature == "government":
-            office = rng.choice(("人民政府", "教育局", "公安局", "市场监督管理局", "税务局", "卫生健康委员会",
-                                 "文化和旅游局", "人力资源和社会保障局", "交通运输局", "生态环境局", "统计局"))  # fmt: skip
-            return f"{place}{office}"
+            return place + pick(_GOV_OFFICES)
         if nature == "institution":
-            kind = rng.choice(("第{n}中学", "第{n}小学", "职业技术学院", "图书馆", "档案馆", "博物馆", "科学研究院",
-                               "广播电视台", "疾病预防控制中心", "大学", "实验学校"))  # fmt: skip
-            return place + kind.format(n="一二三四五六七八九十"[rng.randrange(10)])
+            return place + pick(_INSTITUTIONS).format(n=pick(_NUMERALS))
         if nature == "medical":
-            kind = rng.choice(
-                ("第{n}人民医院", "中医院", "妇幼保健院", "口腔门诊部", "社区卫生服务中心", "眼科医院")
-            )
-            return place + kind.format(n="一二三四五六七"[rng.randrange(7)])
+            return place + pick(_HOSPITALS).format(n=pick(_NUMERALS[:7]))
         if nature == "social_organization":
-            return place + rng.choice(("软件行业协会", "摄影家协会", "青年企业家商会", "电子商务协会", "书法家协会",
-                                       "互联网协会", "餐饮行业协会", "跆拳道协会", "物流与采购协会"))  # fmt: skip
+            return place + pick(_ASSOCIATIONS)
         if nature == "private_non_enterprise":
-            return f"{place}{self._zihao()}" + rng.choice(
-                ("培训学校", "幼儿园", "养老院", "艺术培训中心", "社会工作服务中心")
-            )
+            return place + self._zihao() + pick(_PRIVATE_UNITS)
         if nature == "foundation":
-            return f"{prov.short_name}{self._zihao()}" + rng.choice(
-                ("慈善基金会", "教育基金会", "公益基金会")
-            )
+            return prov.short_name + self._zihao() + pick(_FOUNDATIONS)
         if nature == "law_firm":
-            return f"{prov.short_name if municipal else prov.name}{self._zihao()}律师事务所"
+            return (prov.short_name if municipal else prov.name) + self._zihao() + "律师事务所"
         if nature == "notary":
-            return f"{place}{self._zihao()}公证处"
+            return place + self._zihao() + "公证处"
         if nature == "judicial_appraisal":
-            return f"{place}{self._zihao()}司法鉴定所"
+            return place + self._zihao() + "司法鉴定所"
         if nature == "mass_organization":
-            return f"{place}{self._zihao()}社区居民委员会"
+            return place + self._zihao() + "社区居民委员会"
         if nature == "religious":
-            return f"{place}" + rng.choice(("基督教协会", "佛教协会", "伊斯兰教协会", "道教协会"))
+            return place + pick(_RELIGIOUS)
         if nature == "overseas":
             return f"{self._zihao()}株式会社{prov.short_name}代表处"
-        return f"{self._zihao()}文化中心"
+        return self._zihao() + "文化中心"
 
     def _address(self, province: str, city: str) -> str:
-        rng = self.rng
-        prov = self.province_info[province]
-        if province in MUNICIPALITIES:
-            head = f"{prov.name}{city}"
+        rnd = self.rng.random
+        head = self.plan.province_info[province].name + city
+        if province not in MUNICIPALITIES:
+            head += ZONES[int(rnd() * len(ZONES))]
+        building = BUILDINGS[int(rnd() * len(BUILDINGS))]
+        tail = f"{building}{2 + int(rnd() * 28)}层" if building else ""
+        return f"{head}{ROADS[int(rnd() * len(ROADS))]}{1 + int(rnd() * 998)}号{tail}"
+
+    def _domain(self, nature: str) -> str:
+        r = self.rng.random()
+        if r < IDN_SHARE:
+            kind = "idn"
+        elif nature == "government" and r < 0.8:
+            kind = "gov"
+        elif nature == "institution" and r < 0.3:
+            kind = "edu"
+        elif nature in ORG_NATURES and r < 0.4:
+            kind = "org"
         else:
-            head = f"{prov.name}{city}" + rng.choice(ZONES)
-        building = rng.choice(BUILDINGS)
-        tail = f"{building}{rng.randrange(2, 30)}层" if building else ""
-        return f"{head}{rng.choice(ROADS)}{rng.randrange(1, 999)}号{tail}"
+            kind = "general"
+        used = self.domains_used[kind]
+        self.domains_used[kind] = used + 1
+        return self.plan.domains[kind].name(self.block, used)
 
-    def _domain(self, nature: str, idn_ok: bool) -> str:
-        rng = self.rng
-        if idn_ok and rng.random() < IDN_SHARE:
-            return self.domain_classes["idn"].take()
-        if nature == "government" and rng.random() < 0.8:
-            return self.domain_classes["gov"].take()
-        if nature == "institution" and rng.random() < 0.3:
-            return self.domain_classes["edu"].take()
-        if nature in ("social_organization", "foundation", "private_non_enterprise") and rng.random() < 0.4:
-            return self.domain_classes["org"].take()
-        return self.domain_classes["general"].take()
-
-    # --- one subject ---------------------------------------------------------------------------------------
-    def subject(self, index: int) -> dict:
-        rng = self.rng
-        province = self.provinces.pick(rng.random())
-        city, region = self.cities[province].pick(rng.random())
+    # --- one subject -----------------------------------------------------------------------------------------
+    def line(self, index: int) -> str:
+        """Subject ``index`` as one line of JSON (without the newline)."""
+        plan = self.plan
+        rnd = self.rng.random
+        province = plan.provinces.pick(rnd())
+        city, region = plan.cities[province].pick(rnd())
         number, year = self._number(province)
-        nature = self.natures.pick(rng.random())
-        ctype = self.cert_types[nature].pick(rng.random())
-        if ctype == "uscc" and year < 2016 and nature == "enterprise" and rng.random() < 0.15:
+        nature = plan.natures.pick(rnd())
+        ctype = plan.cert_types[nature].pick(rnd())
+        if ctype == "uscc" and year < 2016 and nature == "enterprise" and rnd() < 0.15:
             ctype = "org_code"  # before 三证合一 (2015-10) many subjects filed with the organisation code
-        name = self._name(nature, province, city)
+        name, zihao = self._name(nature, province, city)
         individual = nature == "individual"
         person = name if individual else self._person()
-        approved = self._date(dt.date(year, 1, 1), min(dt.date(year, 12, 31), AS_OF))
-        cancelled = rng.random() < 0.05
-        cancelled_on = self._date(approved, AS_OF) if cancelled else None
-        if rng.random() < 0.7 or self.owner == 0:
-            self.owner += 1
+        start, end = plan.year_start[year], plan.year_end[year]
+        approved = start + int(rnd() * (end - start + 1))
+        cancelled = rnd() < CANCELLED_SHARE
+        cancelled_on = approved + int(rnd() * (plan.as_of - approved + 1)) if cancelled else 0
+        if rnd() < 0.7 or self.owner == self.first:
+            self.owner += 1  # about 1.4 subjects per customer account
         mobile, email = self._mobile(), self._email(index)
-        sites = 1
-        r = rng.random()
-        if r > 0.65:
-            sites = 2 if r < 0.85 else 3 if r < 0.93 else rng.randrange(4, 9)
-        zihao = name if individual else self._zihao()
-        websites = []
-        cancel_site = (not cancelled) and sites > 1 and rng.random() < 0.1
+        r = rnd()
+        if individual:
+            sites = 1 if r < 0.8 else 2 if r < 0.95 else 3
+        else:
+            sites = 1 if r < 0.6 else 2 if r < 0.82 else 3 if r < 0.92 else 4 + int(rnd() * 5)
+        cancel_last = (not cancelled) and sites > 1 and rnd() < 0.1  # 注销网站 of the last one
+        parts = []
         for n in range(1, sites + 1):
-            site_approved = (
-                approved if n == 1 else self._date(approved, min(AS_OF, approved + dt.timedelta(2000)))
-            )
+            if n == 1:
+                site_approved = approved
+            else:
+                latest = min(cancelled_on if cancelled else plan.as_of, approved + 2000)  # filed before 注销
+                site_approved = approved + int(rnd() * (latest - approved + 1))
             suffix, service = "", "website"
-            if n > 1:
-                r = rng.random()
+            if n > 1 and not individual:
+                r = rnd()
                 if r < 0.04:
                     suffix, service = "A", "app"
                 elif r < 0.07:
                     suffix, service = "X", "mini_program"
-            site_cancelled = cancelled or (cancel_site and n == sites)
-            legacy = site_approved < ONE_DOMAIN_SINCE and service == "website" and rng.random() < 0.15
-            names = [self._domain(nature, True) for _ in range(rng.randrange(2, 5) if legacy else 1)]
+            site_cancelled = cancelled or (cancel_last and n == sites)
+            legacy = site_approved < plan.one_domain_since and service == "website" and rnd() < LEGACY_SHARE
+            names = [self._domain(nature) for _ in range(2 + int(rnd() * 3) if legacy else 1)]
             if service == "app":
                 title, homepage = f"{zihao}App", ""
             elif service == "mini_program":
                 title, homepage = f"{zihao}小程序", ""
             elif individual:
-                title = name + rng.choice(PERSONAL_SITES)
+                title = name + PERSONAL_SITES[int(rnd() * len(PERSONAL_SITES))]
                 homepage = f"https://www.{names[0]}"
             else:
-                title = zihao + self.site_suffixes.pick(rng.random())
-                homepage = f"{'https' if rng.random() < 0.7 else 'http'}://www.{names[0]}"
-            site_person = person if rng.random() < 0.8 else self._person()
-            served = (not site_cancelled) and rng.random() < 0.95
+                title = zihao + plan.site_suffixes.pick(rnd())
+                homepage = f"{'https' if rnd() < 0.7 else 'http'}://www.{names[0]}"
+            if rnd() < 0.8:
+                site_person, site_mobile, site_email = person, mobile, email
+            else:
+                site_person, site_mobile, site_email = self._person(), self._mobile(), self._email(index)
+            served = (not site_cancelled) and rnd() < SERVED_SHARE
+            content = plan.content_types.pick(rnd())
+            limited = "true" if rnd() < 0.005 else "false"
+            approved_at = self._stamp(site_approved)
             if site_cancelled:
-                site_cancel_on = cancelled_on or self._date(site_approved, AS_OF)
-            websites.append(
-                {
-                    "number": f"{number}-{n}{suffix}",
-                    "name": title,
-                    "homepage": homepage,
-                    "content_type": self.content_types.pick(rng.random()),
-                    "service_type": service,
-                    "responsible_name": site_person,
-                    "responsible_mobile": mobile if site_person == person else self._mobile(),
-                    "responsible_email": email if site_person == person else self._email(index),
-                    "status": "cancelled" if site_cancelled else "active",
-                    "served_here": served,
-                    "limit_access": rng.random() < 0.005,
-                    "approved_at": self._stamp(site_approved),
-                    "cancelled_at": self._stamp(site_cancel_on) if site_cancelled else None,
-                    "domains": [
-                        {"name": d, "status": "released" if site_cancelled else "active"} for d in names
-                    ],
-                }
+                on = cancelled_on or site_approved + int(rnd() * (plan.as_of - site_approved + 1))
+                cancelled_at, status, domain_status = f'"{self._stamp(on)}"', "cancelled", "released"
+            else:
+                cancelled_at, status, domain_status = "null", "active", "active"
+            domains = ",".join(f'{{"name":"{d}","status":"{domain_status}"}}' for d in names)
+            parts.append(
+                f'{{"number":"{number}-{n}{suffix}","name":"{title}","homepage":"{homepage}",'
+                f'"content_type":"{content}","service_type":"{service}","responsible_name":"{site_person}",'
+                f'"responsible_mobile":"{site_mobile}","responsible_email":"{site_email}","status":"{status}",'
+                f'"served_here":{"true" if served else "false"},"limit_access":{limited},'
+                f'"approved_at":"{approved_at}","cancelled_at":{cancelled_at},"domains":[{domains}]}}'
             )
-        return {
-            "number": number,
-            "province": province,
-            "nature": nature,
-            "name": name,
-            "certificate_type": ctype,
-            "certificate_number": self._certificate(nature, ctype, region),
-            "address": self._address(province, city),
-            "responsible_name": person,
-            "responsible_mobile": mobile,
-            "responsible_email": email,
-            "status": "cancelled" if cancelled else "active",
-            "approved_at": self._stamp(approved),
-            "cancelled_at": self._stamp(cancelled_on) if cancelled_on else None,
-            "owner": f"cust{self.owner:08d}",
-            "filing_password_hash": "" if cancelled else self.hashes[rng.randrange(PASSWORDS)],
-            "websites": websites,
-        }
+        certificate = self._certificate(index, nature, ctype, region)
+        address = self._address(province, city)
+        password = "" if cancelled else plan.hashes[int(rnd() * PASSWORDS)]
+        cancelled_at = f'"{self._stamp(cancelled_on)}"' if cancelled else "null"
+        return (
+            f'{{"number":"{number}","province":"{province}","nature":"{nature}","name":"{name}",'
+            f'"certificate_type":"{ctype}","certificate_number":"{certificate}","address":"{address}",'
+            f'"responsible_name":"{person}","responsible_mobile":"{mobile}","responsible_email":"{email}",'
+            f'"status":"{"cancelled" if cancelled else "active"}","approved_at":"{self._stamp(approved)}",'
+            f'"cancelled_at":{cancelled_at},"owner":"cust{self.owner:08d}","filing_password_hash":"{password}",'
+            f'"websites":[{",".join(parts)}]}}'
+        )
 
-    def subjects(self) -> Iterator[dict]:
-        for index in range(self.count):
-            yield self.subject(index)
+    def text(self) -> str:
+        """The block's lines, each with its newline."""
+        return "".join([self.line(index) + "\n" for index in range(self.first, self.stop)])
+
+
+def _block_text(args: tuple[int, int, int]) -> str:
+    count, seed, block = args
+    return Block(plan(count, seed), block).text()
+
+
+def blocks(count: int, seed: int = 1, *, jobs: int = 1) -> Iterator[str]:
+    """The dataset as text blocks of JSON Lines, in order; ``jobs`` > 1 generates them in worker processes."""
+    if not 0 <= count <= MAX_SUBJECTS:
+        raise ValueError(f"the number of subjects must be between 0 and {MAX_SUBJECTS}")
+    if count == 0:
+        return
+    shared = plan(count, seed)
+    work = [(count, seed, b) for b in range(shared.blocks)]
+    if jobs <= 1 or shared.blocks == 1:
+        for args in work:
+            yield _block_text(args)
+        return
+    import multiprocessing
+
+    # fork: workers inherit the plan already built; imap keeps the blocks in order
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        yield from pool.imap(_block_text, work)
 
 
 def lines(count: int, seed: int = 1) -> Iterator[str]:
-    """The dataset as JSON Lines (each with its newline), generated lazily."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for subject in Generator(count, seed).subjects():
-        yield dumps(subject) + "\n"
+    """The dataset as JSON Lines (without newlines), generated lazily."""
+    for text in blocks(count, seed):
+        yield from text.splitlines()
 
 
-def write(out: TextIO, count: int, seed: int = 1, *, chunk: int = 2000) -> int:
-    """Write ``count`` subjects to ``out``; returns the number of websites written."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    websites, buffer = 0, []
-    for subject in Generator(count, seed).subjects():
-        websites += len(subject["websites"])
-        buffer.append(dumps(subject))
-        if len(buffer) >= chunk:
-            out.write("\n".join(buffer) + "\n")
-            buffer.clear()
-    if buffer:
-        out.write("\n".join(buffer) + "\n")
-    return websites
+def write(out: TextIO, count: int, seed: int = 1, *, jobs: int = 1, progress=None) -> None:
+    """Write ``count`` subject lines to ``out``; ``progress(n)`` is called after each block of n lines."""
+    for text in blocks(count, seed, jobs=jobs):
+        out.write(text)
+        if progress:
+            progress(text.count("\n"))

@@ -175,6 +175,7 @@ def offline_register(
         locked = common.lock_subject(subject.pk)
         guards.subject_active(locked)
         if website is not None:
+            website = Website.objects.get(pk=website.pk)  # re-read under the subject lock
             guards.website_active(website)
         guards.no_open_order(locked, kind)
         order = common.create_order(

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from beian.audit.services import audit_append
 from beian.core import clock
-from beian.core.errors import Invalid
+from beian.core.errors import Conflict, Invalid
 from beian.core.models import raise_counter
 from beian.gate.models import FeedAction
 from beian.gate.services import feed_append
@@ -46,8 +46,29 @@ def filing_import(
             "A subject number has no website suffix",
             number=subject["number"],
         )
+    try:
+        site_numbers = [filing_numbers.parse(w["number"]).canonical for w in websites]
+        site_domains = [domain_rules.analyze(raw).filing_name for w in websites for raw in w["domains"]]
+    except RulesError as exc:
+        raise Invalid(exc.code, exc.message_zh, exc.message_en, **exc.context) from None
     now = clock.now()
     with transaction.atomic():
+        if (
+            Subject.objects.filter(number=number.canonical).exists()
+            or Website.objects.filter(number__in=site_numbers).exists()
+        ):
+            raise Conflict(
+                "number_exists",
+                f"备案号 {number.canonical} 已在系统中",
+                f"The filing number {number.canonical} is already registered",
+                number=number.canonical,
+            )
+        if Subject.objects.filter(
+            certificate_type=ctype.code, certificate_number=cert, status__in=("pending", "active")
+        ).exists():
+            raise common.certificate_in_use()
+        for name in site_domains:
+            common.ensure_domain_free(name, None)
         if number.licence is filing_numbers.Licence.FILING and len(number.digits) == 10:
             # A number of the form we issue (<YYYY><6-digit sequence>): our counter must never issue it again.
             raise_counter(f"subject-number:{number.province}:{number.digits[:4]}", int(number.digits[4:]))

@@ -48,6 +48,11 @@ _SUFFIX_LETTER = {
 }
 _LETTER_OF = {v: k for k, v in _SUFFIX_LETTER.items()}
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−﹘﹣－"), "-")
+# Whitespace and the format characters (Unicode category Cf: soft hyphen, zero-width and direction marks …)
+# that copy-pasted footers carry; one compiled class instead of a per-character category lookup.
+_INVISIBLE = re.compile(
+    r"[\s\U000000ad\U00000600-\U00000605\U0000061c\U000006dd\U0000070f\U00000890-\U00000891\U000008e2\U0000180e\U0000200b-\U0000200f\U0000202a-\U0000202e\U00002060-\U00002064\U00002066-\U0000206f\U0000feff\U0000fff9-\U0000fffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 _DIGIT_RULES = {Licence.FILING: (8, 10), Licence.ICP_LICENCE: (6,), Licence.B2: (8,)}
 _CATEGORIES = re.compile(r"B[0-9](?:[.、]B[0-9])*")  # ASCII digits only: output is the clean form
 
@@ -95,7 +100,7 @@ def _error(code: str, zh: str, en: str, text: str, **context) -> FilingNumberErr
 def normalize_text(text: str) -> str:
     """Fold what real footers contain into plain ASCII punctuation, digits and letters, no spaces."""
     folded = unicodedata.normalize("NFKC", text).translate(_DASHES)
-    return "".join(ch for ch in folded if not ch.isspace() and unicodedata.category(ch) != "Cf").upper()
+    return _INVISIBLE.sub("", folded).upper()
 
 
 def parse(text: str) -> FilingNumber:

@@ -93,6 +93,8 @@ def _submit(kind: Kind, subject_id: int, site: Website | None, *, actor, payload
     mode = verification_mode(kind)
     with transaction.atomic():
         locked = common.lock_subject(subject_id)
+        if site is not None:
+            site = Website.objects.select_related("subject").get(pk=site.pk)  # re-read under the subject lock
         guards.require(kind, locked, site, actor)  # again under the lock: the password check committed apart
         order = common.create_order(
             kind=kind, subject=locked, website=site, actor=actor, payload=payload, verification=mode

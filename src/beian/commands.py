@@ -263,6 +263,15 @@ def cmd_import(args: argparse.Namespace) -> int:
                 on_batch=on_batch,
                 stream=stream,
             )
+        except KeyboardInterrupt:
+            mark = bulk.read_checkpoint(path) if args.file != "-" else None
+            if mark:
+                print(
+                    f"已中断：第 {mark['line']} 行之前已提交，加 --resume 继续 / interrupted: lines up to "
+                    f"{mark['line']} are committed; run again with --resume to continue",
+                    file=sys.stderr,
+                )
+            raise
         except bulk.CheckpointMismatch as exc:
             raise CommandFailed(
                 f"{exc}：请去掉 --resume 重新导入（重复导入是幂等的）/ import again without --resume (re-import is idempotent)"

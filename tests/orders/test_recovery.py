@@ -150,3 +150,23 @@ def test_cancellation_works_with_the_recovered_password():
     recovery.password_reset(token=_link_token(), new_password=NEW)
     order = services.cancel_subject_submit(actor=owner, subject=subject, password=NEW)
     assert order.state == "bureau_review"
+
+
+@pytest.mark.parametrize(
+    "override", [{"number": "京ICP备2099999999号"}, {"certificate_number": "91110108MA01ABCD1X"}]
+)
+def test_unknown_number_and_wrong_certificate_take_the_same_path(monkeypatch, override):
+    """No early return that leaks existence: both compare a certificate in constant time exactly once."""
+    import hmac
+
+    from beian.orders import recovery as module
+
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(
+        module.hmac, "compare_digest", lambda a, b: calls.append((len(a), len(b))) or real(a, b)
+    )
+    subject = f.filed_subject(f.user())
+    _request(subject, **override)
+    assert len(calls) == 1
+    assert not OutboxMessage.objects.filter(template="filing_password_reset_link").exists()

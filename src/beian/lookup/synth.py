@@ -358,24 +358,12 @@ def password_hashes(seed: int) -> tuple[str, ...]:
 
 _ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # the USCC alphabet, so that a body fits both codes
 _ORG_VALUE = {ch: (int(ch) if ch.isdigit() else ord(ch) - 55) for ch in _ORG_CHARS}  # GB 11714: A=10 … Z=35
-_USCC_VALUE = {ch: i for i, ch in enumerate(_ORG_CHARS)}
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def org_code_check(body8: str) -> str:
     """GB 11714 组织机构代码 check character."""
     check = 11 - sum(map(mul, map(_ORG_VALUE.__getitem__, body8), (3, 7, 9, 10, 5, 8, 4, 2))) % 11
     return "X" if check == 10 else "0" if check == 11 else str(check)
-
-
-def uscc_check_char(first17: str) -> str:
-    """GB 32100 check character; the same as rules.natures.uscc_check_char, without its per-call lookups."""
-    return _ORG_CHARS[(31 - sum(map(mul, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS)) % 31) % 31]
-
-
-def resident_id_check_char(first17: str) -> str:
-    return "10X98765432"[sum(map(mul, map(int, first17), _ID_WEIGHTS)) % 11]
 
 
 _TIMES = tuple(f"T{9 + r // 3600:02d}:{r // 60 % 60:02d}:{r % 60:02d}+08:00" for r in range(9 * 3600))
@@ -545,12 +533,12 @@ class Block:
             if ctype == "org_code":
                 return f"{body}-{org_code_check(body)}"
             first17 = USCC_PREFIX.get(nature, "91") + region + body + org_code_check(body)
-            return first17 + uscc_check_char(first17)
+            return first17 + nature_rules.uscc_check_char(first17)
         if ctype == "resident_id":
             x = plan.person_ids.at(index)
             born = dt.date.fromordinal(plan.born_base + x // 1000)
             first17 = f"{region}{born:%Y%m%d}{x % 1000:03d}"
-            return first17 + resident_id_check_char(first17)
+            return first17 + nature_rules.resident_id_check_char(first17)
         prefix = _OTHER_PREFIX.get(ctype) or region[:2] + "0" + ctype[0].upper()
         return f"{prefix}{plan.other_ids.at(index):08d}"
 

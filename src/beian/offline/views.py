@@ -114,7 +114,7 @@ def bureau_register(request):
     return render(
         request,
         "offline/register.html",
-        {"form": form, "filing": filing, "lookup": lookup, "form_url": form_url, "nav": "review_bureau"},
+        {"form": form, "filing": filing, "lookup": lookup, "form_url": form_url, "nav": "bureau_register"},
     )
 
 
@@ -158,6 +158,6 @@ def bureau_shells(request):
             "shells": services.shells_of_province(province.code),
             "province": province,
             "results": results,
-            "nav": "review_bureau",
+            "nav": "bureau_shells",
         },
     )

@@ -13,6 +13,7 @@ from beian.core.http import language
 from beian.orders.choices import OPEN_STATES
 from beian.orders.models import Order
 from beian.orders.selectors import order_stages
+from beian.orders.services.common import cancellation_form_url
 from beian.registry.selectors import open_order_of, subject_actions, subject_get, subjects_visible_to
 from beian.rules import natures, provinces
 from beian.web.errors import service_errors_as_404
@@ -92,6 +93,9 @@ def subject_detail(request, subject_id: int):
             "site": site,
             "domains": list(site.domains.all()),
             "actions": action_rows(actions["websites"].get(site.pk, {}), site.pk, en),
+            "form_url": cancellation_form_url(site.number, "website")
+            if site.status == "active" and site.number
+            else None,
         }
         for site in subject.websites.all()
         if site.status in ("active", "pending")
@@ -100,6 +104,10 @@ def subject_detail(request, subject_id: int):
         request,
         "registry/subject_detail.html",
         {
+            "subject_form_url": cancellation_form_url(subject.number, "subject") if subject.number else None,
+            "subject_form_url_docx": cancellation_form_url(subject.number, "subject", fmt="docx")
+            if subject.number
+            else None,
             "subject": subject,
             "province": provinces.by_code(subject.province),
             "certificate": natures.certificate_type(subject.certificate_type),

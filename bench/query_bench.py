@@ -185,7 +185,7 @@ def main() -> int:
             f"## Public query: {args.subjects:,} subjects on {args.backend}; wrk -t1 -c50 -d{args.duration}s, 1 worker"
         )
         print(
-            f"machine: {os.cpu_count()} CPU, {open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip()}"
+            f"machine: {os.cpu_count()} CPU, {Path('/proc/cpuinfo').read_text().split('model name')[1].split(':')[1].splitlines()[0].strip()}"
         )
         print("| query | req/s | p50 ms | p99 ms | non-2xx | × /ping | p99 target |")
         print("|---|---|---|---|---|---|---|")

@@ -111,9 +111,9 @@ def inspect(request, q: str):
     return describe(q)
 
 
+api.add_router("", public_router)  # first: the public query is the hottest route
 api.add_router("", subjects_router)
 api.add_router("", orders_router)
 api.add_router("", reviews_router)
 api.add_router("", recovery_router)
 api.add_router("", provinces_router)
-api.add_router("", public_router)

@@ -11,7 +11,9 @@ from beian.review import views as review_views
 from beian.web import views
 from beian.web.api import api
 
+# The API first: Django resolves URLs in order, and the public query is the hottest path.
 urlpatterns = [
+    path("api/v1/", api.urls),
     path("", views.home, name="home"),
     path("inspect/", views.inspect, name="inspect"),
     path("query/", lookup_views.query_page, name="public_query"),
@@ -57,5 +59,4 @@ urlpatterns = [
     path("provinces/<str:code>", offline_views.province_detail, name="province_detail"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
 ]

@@ -14,7 +14,7 @@ from beian.notify.models import Channel
 from beian.notify.services import outbox_put
 from beian.orders.choices import Kind, State
 from beian.orders.models import Order
-from beian.orders.verification import SMS_CODE_TTL
+from beian.orders.verification import SMS_CODE_TTL, return_expired
 from beian.orders.workflow import Action, move
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,7 @@ def return_expired_codes() -> int:
         state=State.AWAITING_VERIFICATION, sms_sent_at__lte=cutoff
     ).values_list("id", flat=True):
         try:
-            move(
-                order_id,
-                Action.VERIFICATION_FAILED,
-                actor=None,
-                note="短信验证码已过期（24 小时），订单已退回，请重新提交注销申请",
-            )
+            return_expired(order_id)
             returned += 1
         except ServiceError as exc:
             log.info("order %s not returned: %s", order_id, exc.code)

@@ -187,6 +187,24 @@ def sms_send_code(order) -> None:
     )
 
 
+EXPIRED_NOTE = "短信验证码已过期（24 小时），订单已退回，请重新提交注销申请"
+
+
+def return_expired(order_id: int):
+    """Return an order whose SMS code expired (the order is rejected with the reason recorded) and give the
+    refusal the applicant sees. Used by verify, resend and the worker's job alike."""
+    from beian.core.errors import Conflict
+    from beian.orders.workflow import Action, move
+
+    move(order_id, Action.VERIFICATION_FAILED, actor=None, note=EXPIRED_NOTE)
+    return Conflict(
+        "code_expired",
+        "短信验证码已过期（24 小时），订单已退回；请重新提交注销申请",
+        "The SMS code expired (24 hours); the order was returned: submit the cancellation again",
+        order=order_id,
+    )
+
+
 def clean_code(code) -> str:
     if not isinstance(code, str) or not code.strip():
         raise Invalid("code_required", "请填写短信验证码", "Enter the SMS code", field="code")
@@ -229,18 +247,7 @@ def sms_verify(*, order_id: int, code, actor, ip: str | None = None):
                 state=order.state,
             )
         if order.sms_sent_at is None or now - order.sms_sent_at > SMS_CODE_TTL:
-            move(
-                order.pk,
-                Action.VERIFICATION_FAILED,
-                actor=None,
-                note="短信验证码已过期（24 小时），订单已退回，请重新提交注销申请",
-            )
-            error = Conflict(
-                "code_expired",
-                "短信验证码已过期（24 小时），订单已退回；请重新提交注销申请",
-                "The SMS code expired (24 hours); the order was returned: submit the cancellation again",
-                order=order.pk,
-            )
+            error = return_expired(order.pk)
         elif order.sms_failures >= SMS_MAX_FAILURES:
             move(
                 order.pk,
@@ -304,20 +311,7 @@ def sms_resend(*, order_id: int, actor):
                 state=order.state,
             )
         if order.sms_sent_at and now - order.sms_sent_at > SMS_CODE_TTL:
-            from beian.orders.workflow import Action, move
-
-            move(
-                order.pk,
-                Action.VERIFICATION_FAILED,
-                actor=None,
-                note="短信验证码已过期（24 小时），订单已退回，请重新提交注销申请",
-            )
-            expired = Conflict(
-                "code_expired",
-                "短信验证码已过期（24 小时），订单已退回；请重新提交注销申请",
-                "The SMS code expired (24 hours); the order was returned: submit the cancellation again",
-                order=order.pk,
-            )
+            expired = return_expired(order.pk)
         elif order.sms_sent_at and now - order.sms_sent_at < SMS_RESEND_COOLDOWN:
             wait = int((SMS_RESEND_COOLDOWN - (now - order.sms_sent_at)).total_seconds()) + 1
             raise Throttled(

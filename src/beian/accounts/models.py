@@ -39,14 +39,6 @@ class User(AbstractUser):
         return self.role == Role.ADMIN or self.is_superuser
 
     @property
-    def is_provider_reviewer(self) -> bool:
-        return self.role == Role.PROVIDER_REVIEWER
-
-    @property
-    def is_bureau_reviewer(self) -> bool:
-        return self.role == Role.BUREAU_REVIEWER
-
-    @property
     def province_name(self) -> str:
         from beian.rules import provinces
 

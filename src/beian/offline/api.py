@@ -80,7 +80,7 @@ def cancellation_form(
 
 
 def _bureau(user) -> None:
-    if not (user.is_superuser or user.role in ("admin", "bureau_reviewer")):
+    if not (user.is_admin_role or user.role == "bureau_reviewer"):
         raise NotAllowed("not_bureau", "只有管局审核员可以办理", "Only a bureau reviewer can do this")
 
 

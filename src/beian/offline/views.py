@@ -66,7 +66,7 @@ class RegisterForm(forms.Form):
 
 
 def _require_bureau(user) -> None:
-    if not (user.is_superuser or user.role in ("admin", "bureau_reviewer")):
+    if not (user.is_admin_role or user.role == "bureau_reviewer"):
         raise PermissionDenied(_("只有管局审核员可以办理"))
 
 

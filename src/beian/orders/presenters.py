@@ -5,9 +5,9 @@ from __future__ import annotations
 from beian.core.http import language
 from beian.orders.choices import KIND_EN, STATE_EN, Kind, State
 from beian.orders.models import Order
-from beian.orders.selectors import order_stages
+from beian.orders.selectors import open_order_of, order_stages
 from beian.orders.workflow import Action, legal_actions
-from beian.registry.selectors import availability_dict, open_order_of, subject_actions
+from beian.registry.selectors import availability_dict, subject_actions
 from beian.rules import natures, provinces
 
 

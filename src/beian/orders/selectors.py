@@ -5,16 +5,23 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from beian.core.errors import Invalid, NotAllowed, not_found
-from beian.orders.choices import CANCELLATION_KINDS, Kind, State
+from beian.orders.choices import CANCELLATION_KINDS, OPEN_STATES, Kind, State
 from beian.orders.models import Order
-from beian.orders.workflow import legal_actions
+
+
+def open_order_of(subject) -> Order | None:
+    """The subject's open order (at most one). Remembered on the instance: a subject object lives for one
+    page or one locked service call, and a page asks every action's guards about the same open order."""
+    if "_open_order" not in subject.__dict__:
+        subject.__dict__["_open_order"] = Order.objects.filter(subject=subject, state__in=OPEN_STATES).first()
+    return subject.__dict__["_open_order"]
 
 
 def orders_visible_to(user) -> QuerySet[Order]:
     qs = Order.objects.select_related("subject", "website", "subject__owner")
     if user is None or not user.is_authenticated:
         return qs.none()
-    if user.is_superuser or user.role in ("admin", "provider_reviewer"):
+    if user.is_admin_role or user.role == "provider_reviewer":
         return qs
     if user.role == "bureau_reviewer":
         return qs.filter(province=user.province)
@@ -57,7 +64,7 @@ def review_queue(user, stage: str) -> QuerySet[Order]:
 
 
 def is_reviewer(user) -> bool:
-    return user.is_superuser or user.role in ("admin", "provider_reviewer", "bureau_reviewer")
+    return user.is_admin_role or user.role in ("provider_reviewer", "bureau_reviewer")
 
 
 def reviewable_order(user, order_id: int) -> Order:
@@ -106,7 +113,3 @@ def order_stages(order: Order) -> list[dict]:
             status = "upcoming"
         out.append({"key": key, "label": zh, "label_en": en, "status": status})
     return out
-
-
-def order_allowed_moves(order: Order) -> list[str]:
-    return [a.value for a in legal_actions(order)]

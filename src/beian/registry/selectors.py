@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from beian.core.errors import not_found
-from beian.orders.choices import OPEN_STATES, Kind
-from beian.orders.models import Order
+from beian.orders.choices import Kind
 from beian.orders.services.guards import Availability, availability
 from beian.registry.models import Domain, Subject, Website
 
@@ -19,7 +18,7 @@ def subjects_visible_to(user) -> QuerySet[Subject]:
     qs = Subject.objects.select_related("owner")
     if user is None or not user.is_authenticated:
         return qs.none()
-    if user.is_superuser or user.role in ("admin", "provider_reviewer"):
+    if user.is_admin_role or user.role == "provider_reviewer":
         return qs
     if user.role == "bureau_reviewer":
         return qs.filter(province=user.province)
@@ -54,10 +53,6 @@ def website_get(user, website_id: int) -> Website:
     if website is None:
         raise not_found("网站", "The website", website=website_id)
     return website
-
-
-def open_order_of(subject: Subject) -> Order | None:
-    return Order.objects.filter(subject=subject, state__in=OPEN_STATES).first()
 
 
 def subject_actions(subject: Subject, user) -> dict:

@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy as _l
 from beian.core.http import language
 from beian.orders.choices import OPEN_STATES
 from beian.orders.models import Order
-from beian.orders.selectors import order_stages
+from beian.orders.selectors import open_order_of, order_stages
 from beian.orders.services.common import cancellation_form_url
-from beian.registry.selectors import open_order_of, subject_actions, subject_get, subjects_visible_to
+from beian.registry.selectors import subject_actions, subject_get, subjects_visible_to
 from beian.rules import natures, provinces
 from beian.web.errors import service_errors_as_404
 

@@ -19,7 +19,7 @@ from beian.orders.choices import Kind, Verification
 from beian.orders.models import Order
 from beian.orders.services import common, guards
 from beian.orders.services.change import irreversible_error
-from beian.orders.services.filing import _website
+from beian.orders.services.filing import website_of
 from beian.registry.choices import DomainStatus, WebsiteStatus
 from beian.registry.models import Subject, Website
 from beian.rules import workdays
@@ -143,7 +143,7 @@ def cancel_website_submit(
     reason: str = "",
 ) -> Order:
     """注销网站: one website number; the subject becomes a shell when it was the last website."""
-    site = _website(website)
+    site = website_of(website)
     subj = _subject(site.subject_id)
     guards.require(Kind.CANCEL_WEBSITE, subj, site, actor)
     preview = cancellation_preview(kind=Kind.CANCEL_WEBSITE, subject=subj, website=site)
@@ -164,7 +164,7 @@ def cancel_access_submit(
     *, actor, website: Website | int, other_provider_serves: bool = False, reason: str = ""
 ) -> Order:
     """取消接入: stop serving a website here; the filing (and its number) stays. No verification needed."""
-    site = _website(website)
+    site = website_of(website)
     guards.require(Kind.CANCEL_ACCESS, _subject(site.subject_id), site, actor)
     reason = common.text("reason", reason, max_length=500, required=False)
     names = list(site.domains.filter(status=DomainStatus.ACTIVE).values_list("name", flat=True))

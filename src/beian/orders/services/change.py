@@ -13,7 +13,7 @@ from beian.core.errors import Conflict, Invalid
 from beian.orders.choices import Kind
 from beian.orders.models import Order
 from beian.orders.services import common, guards
-from beian.orders.services.filing import _website, clean_subject_fields, clean_website_fields
+from beian.orders.services.filing import clean_subject_fields, clean_website_fields, website_of
 from beian.registry.choices import DomainStatus
 from beian.registry.models import Subject, Website
 from beian.rules import domains as domain_rules
@@ -84,8 +84,8 @@ def change_website_submit(
             fields=sorted(unknown),
         )
     with transaction.atomic():
-        subj = common.lock_subject(_website(website).subject_id)
-        site = _website(website)
+        subj = common.lock_subject(website_of(website).subject_id)
+        site = website_of(website)
         guards.require(Kind.CHANGE_WEBSITE, subj, site, actor)
         active = {d.name: d for d in site.domains.filter(status=DomainStatus.ACTIVE)}
         to_remove: list[str] = []
@@ -115,7 +115,7 @@ def change_website_submit(
             )
         irreversible = [n for n in to_remove if not active[n].tld_approved]
         if irreversible and not acknowledge_irreversible:
-            raise _irreversible(irreversible)
+            raise irreversible_error(irreversible)
         cleaned = {k: v for k, v in cleaned.items() if getattr(site, k) != v}
         if not cleaned and not to_remove:
             raise Invalid("no_change", "没有需要变更的内容", "Nothing would change")
@@ -129,7 +129,7 @@ def change_website_submit(
         )
 
 
-def _irreversible(names: list[str]) -> Invalid:
+def irreversible_error(names: list[str]) -> Invalid:
     shown = "、".join(domain_rules.to_unicode(n) for n in names)
     return Invalid(
         "irreversible_confirmation_required",
@@ -138,6 +138,3 @@ def _irreversible(names: list[str]) -> Invalid:
         "Confirm with acknowledge_irreversible: true",
         domains=names,
     )
-
-
-irreversible_error = _irreversible

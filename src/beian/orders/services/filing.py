@@ -169,13 +169,13 @@ def add_website_submit(*, actor, subject: Subject | int, website: dict, domain: 
 def add_access_submit(*, actor, website: Website | int) -> Order:
     """接入备案: a website filed but not served here (e.g. after 取消接入) is to be served here again; its number stays."""
     with transaction.atomic():
-        subj = common.lock_subject(_website(website).subject_id)
-        site = _website(website)
+        subj = common.lock_subject(website_of(website).subject_id)
+        site = website_of(website)
         guards.require(Kind.ADD_ACCESS, subj, site, actor)
         return common.create_order(kind=Kind.ADD_ACCESS, subject=subj, website=site, actor=actor)
 
 
-def _website(website: Website | int) -> Website:
+def website_of(website: Website | int) -> Website:
     return Website.objects.select_related("subject").get(
         pk=website if isinstance(website, int) else website.pk
     )

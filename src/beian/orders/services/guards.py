@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from beian.core.errors import Conflict, NotAllowed, ServiceError
-from beian.orders.choices import KIND_EN, OPEN_STATES, STATE_EN, Kind, State
+from beian.orders.choices import KIND_EN, STATE_EN, Kind, State
 from beian.orders.models import Order
+from beian.orders.selectors import open_order_of
 from beian.orders.workflow import Actor, actor_may
 from beian.registry.choices import SubjectStatus, WebsiteStatus
 from beian.registry.models import Subject, Website
@@ -64,7 +65,7 @@ def order_in_progress(blocking: Order, *, intent: Kind | None = None) -> Conflic
 
 
 def no_open_order(subject: Subject, intent: Kind | None = None) -> None:
-    blocking = Order.objects.filter(subject=subject, state__in=OPEN_STATES).first()
+    blocking = open_order_of(subject)
     if blocking is not None:
         raise order_in_progress(blocking, intent=intent)
 

@@ -322,14 +322,20 @@ class Backend:
         self.server.server_close()
 
 
-def nginx_main_conf(root: Path, include: Path) -> Path:
+# Debian's libnginx-mod-http-lua (docs/nginx/beian-gate-lua.conf), loaded as /etc/nginx/modules-enabled would
+NGINX_MODULES = Path(os.environ.get("BEIAN_NGINX_MODULES", "/usr/lib/nginx/modules"))
+LUA_MODULES = ("ndk_http_module.so", "ngx_http_lua_module.so")
+
+
+def nginx_main_conf(root: Path, include: Path, *, modules: tuple[str, ...] = ()) -> Path:
     """A minimal top-level nginx.conf with every path in ``root`` around ``http { include … }``."""
     for sub in ("temp", "logs", "cache"):
         (root / sub).mkdir(exist_ok=True)
     user = "user root root;\n" if os.geteuid() == 0 else ""
+    load = "".join(f"load_module {NGINX_MODULES / module};\n" for module in modules)
     conf = root / "nginx.conf"
     conf.write_text(
-        f"""{user}daemon off;
+        f"""{load}{user}daemon off;
 worker_processes 1;
 pid {root}/nginx.pid;
 error_log {root}/logs/error.log warn;

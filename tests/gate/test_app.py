@@ -177,6 +177,32 @@ def test_decisions_follow_the_set(gate):
     assert check(gate, x_original_host="www.example.com") == 403
 
 
+def test_decisions_carry_the_version_of_the_set_they_were_made_on(gate):
+    """beian-gate-lua.conf keeps a decision only while /version still names the set it was made on."""
+    first = call(gate, x_original_host="example.com")
+    version = first.header("x-beian-version")
+    assert version is not None and 0 <= int(version) < 2**31  # nginx keeps it in a signed 32-bit flag
+    assert call(gate, "/version").body.decode() == version
+    gate.served.apply([(43, "example.com", "deny")])  # a cancellation approved
+    second = call(gate, x_original_host="example.com")
+    assert second.status == 403 and second.header("x-beian-version") != version
+    assert call(gate, "/version").body.decode() == second.header("x-beian-version")
+    gate.served.apply([(43, "example.com", "deny")])  # an entry already applied changes nothing
+    assert call(gate, "/version").body.decode() == second.header("x-beian-version")
+
+
+def test_a_restarted_gate_never_repeats_a_version():
+    versions = {Gate(loaded_set(), follow=False).served.version for _ in range(20)}
+    assert len(versions) == 20
+
+
+def test_no_version_before_the_load():
+    """A fail-closed answer must never be kept by nginx: it carries no version, and /version is 503."""
+    gate = Gate(ServedSet(), follow=False, fail_open=False)
+    assert call(gate, x_original_host="example.com").header("x-beian-version") is None
+    assert call(gate, "/version").status == 503
+
+
 def test_unknown_path_is_404(gate):
     proto = call(gate, "/nothing-here")
     assert proto.status == 404 and proto.json()["code"] == "not_found"

@@ -1,4 +1,5 @@
-"""End to end with real nginx: docs/nginx/beian-gate.conf in front of a hosting backend, asking the gate.
+"""End to end with real nginx: each documented configuration (docs/nginx/beian-gate.conf and
+beian-gate-lua.conf) in front of a hosting backend, asking the gate.
 
 Processes: `beian gate serve` and `beian serve` (the API that approves orders) on one demo database, a
 stand-in hosting backend (200 and the Host it served), and nginx running the documented configuration with
@@ -17,7 +18,9 @@ import pytest
 
 from tests import factories as f
 from tests.gate.processes import (
+    LUA_MODULES,
     NGINX,
+    NGINX_MODULES,
     PYTHON,
     REPO,
     Backend,
@@ -37,10 +40,24 @@ BLOCK_TEXT = "该网站暂时无法访问"
 API = "/api/v1"
 
 
-@pytest.fixture(scope="module")
-def stack(demo_template, tmp_path_factory):
+CONFIGS = {
+    # auth_request with a 1 s proxy_cache of the gate's answers
+    "beian-gate.conf": (),
+    # decisions kept in nginx's memory, voided by the gate's version (the fast one)
+    "beian-gate-lua.conf": LUA_MODULES,
+}
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def stack(request, demo_template, tmp_path_factory):
+    config, modules = request.param, CONFIGS[request.param]
     if not os.path.exists(NGINX):
         pytest.skip(f"the end-to-end test needs nginx at {NGINX}: apt-get install -y nginx (CI installs it)")
+    missing = [m for m in modules if not (NGINX_MODULES / m).exists()]
+    if missing:
+        pytest.skip(
+            f"{config} needs {', '.join(missing)}: apt-get install -y libnginx-mod-http-lua (CI installs it)"
+        )
     root = tmp_path_factory.mktemp("e2e")
     db = demo_template.copy("e2e")
     backend = Backend()
@@ -58,24 +75,32 @@ def stack(demo_template, tmp_path_factory):
             share.mkdir()
             (share / "beian-blocked.html").write_bytes((REPO / "docs/nginx/beian-blocked.html").read_bytes())
             port = free_port()
-            site = adapt(
-                (REPO / "docs/nginx/beian-gate.conf").read_text("utf-8"),
-                {
-                    "listen 80 default_server;": f"listen 127.0.0.1:{port} default_server;",
-                    "server 127.0.0.1:8090;": f"server 127.0.0.1:{gate.port};",
-                    "server 127.0.0.1:8080;": f"server 127.0.0.1:{backend.port};",
-                    "/dev/shm/beian-gate": str(root / "cache"),
-                    "root /usr/share/beian;": f"root {share};",
-                },
-            )
-            (root / "beian-gate.conf").write_text(site, "utf-8")
-            conf = nginx_main_conf(root, root / "beian-gate.conf")
+            replacements = {
+                "listen 80 default_server;": f"listen 127.0.0.1:{port} default_server;",
+                "server 127.0.0.1:8090;": f"server 127.0.0.1:{gate.port};",
+                "server 127.0.0.1:8080;": f"server 127.0.0.1:{backend.port};",
+                "root /usr/share/beian;": f"root {share};",
+            }
+            if modules:
+                replacements['"127.0.0.1", 8090'] = f'"127.0.0.1", {gate.port}'
+            else:
+                replacements["/dev/shm/beian-gate"] = str(root / "cache")
+            site = adapt((REPO / "docs/nginx" / config).read_text("utf-8"), replacements)
+            (root / config).write_text(site, "utf-8")
+            conf = nginx_main_conf(root, root / config, modules=modules)
             checked = nginx_test(conf, root)
             assert checked.returncode == 0, checked.stderr
             nginx = Nginx(conf, root, port)
             tokens = {name: cred["token"] for name, cred in db.credentials["users"].items()}
             yield SimpleNamespace(
-                db=db, gate=gate, web_port=web_port, nginx=nginx, backend=backend, tokens=tokens, root=root
+                config=config,
+                db=db,
+                gate=gate,
+                web_port=web_port,
+                nginx=nginx,
+                backend=backend,
+                tokens=tokens,
+                root=root,
             )
         finally:
             if nginx is not None:
@@ -155,8 +180,9 @@ def test_request_paths_and_queries_do_not_reach_the_gate_decision(stack, path):
 
 
 def test_auth_cache_takes_repeated_hosts_off_the_gate(stack):
-    """beian-gate.conf caches the gate's answer for 1 s per host: a burst for one host reaches the gate about
-    once (PERFORMANCE.md: the cache is what makes auth_request affordable)."""
+    """beian-gate.conf caches the gate's answer for 1 s per host, beian-gate-lua.conf until the served set
+    changes: a burst for one host reaches the gate about once (PERFORMANCE.md: the cache is what makes asking
+    the gate affordable)."""
     key = 'beian_gate_decisions_total{result="served"}'
     assert stack.nginx.get("lushan-edu.cn")[0] == 200
     before = stack.gate.metrics()[key]
@@ -218,3 +244,20 @@ def test_cancellation_blocks_and_new_filing_serves_within_two_seconds(stack):
 
     _, health = stack.gate.health()
     assert health["status"] == "ok" and health["position"] == stack.db.feed_position()
+
+
+def test_with_the_gate_down(stack):
+    """beian-gate-lua.conf is fail-static like the gate: with the gate gone, hosts decided before keep their
+    decision (served or blocked). beian-gate.conf has nothing to stand on once its 1 s cache expires:
+    auth_request answers 500. Either way a host never decided gets 500. Runs last: it stops the gate."""
+    assert served_through_nginx(stack, "lushan-edu.cn")
+    assert not served_through_nginx(stack, "unfiled-example.cn")
+    stack.gate.process.stop()
+    time.sleep(2.5)  # the polled version (Lua) and the cached answers (auth_request) expire
+    if stack.config == "beian-gate-lua.conf":
+        assert served_through_nginx(stack, "lushan-edu.cn")
+        assert not served_through_nginx(stack, "unfiled-example.cn")
+    else:
+        assert stack.nginx.get("lushan-edu.cn")[0] == 500
+        assert stack.nginx.get("unfiled-example.cn")[0] == 500
+    assert stack.nginx.get("never-asked-before.cn")[0] == 500

@@ -2,7 +2,8 @@
 
 nginx asks ``GET /check`` (``auth_request``) with the original host in ``X-Original-Host`` (or
 ``X-Forwarded-Host``, or ``Host``): 204 serve, 403 block. ``GET /check?host=NAME`` answers JSON for humans.
-``/healthz`` reports the feed position, lag and set size (503 while not loaded or degraded);
+``/healthz`` reports the feed position, lag and set size (503 while not loaded or degraded); ``/version`` a
+tag of the set's contents (polled by nginx in ``docs/nginx/beian-gate-lua.conf``);
 ``/metrics`` exports Prometheus metrics.
 
 Start-up (``__rsgi_init__``) sets Django up for the database settings only and starts the follower thread
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs
 from beian.gate.served import ServedSet, normalize_host
 
 JSON = [("content-type", "application/json; charset=utf-8"), ("cache-control", "no-store")]
+PLAIN = [("content-type", "text/plain; charset=utf-8"), ("cache-control", "no-store")]
 MEMO_SIZE = 200_000  # remembered Host values (client-controlled: bounded)
 
 
@@ -105,7 +107,19 @@ class Gate:
             ok, _, _ = self.decide(host)
             # nginx's proxy_cache_valid counts whole seconds (an entry lives 1-2 s); an absolute expiry at the
             # current second keeps a cached decision about a second old at most (measured 0.6-1.0 s, bench).
-            proto.response_empty(204 if ok else 403, [("x-accel-expires", f"@{int(time.time())}")])
+            headers = [("x-accel-expires", f"@{int(time.time())}")]
+            if self.served.loaded:
+                # The version of the set the decision was made on: beian-gate-lua.conf keeps a decision only
+                # while the version holds (none before the load: a fail-closed answer is never kept).
+                headers.append(("x-beian-version", str(self.served.version)))
+            proto.response_empty(204 if ok else 403, headers)
+            return None
+        if path == "/version":
+            # Polled by beian-gate-lua.conf every 100 ms: any change of the served set changes it.
+            if self.served.loaded:
+                proto.response_str(200, PLAIN, str(self.served.version))
+            else:
+                proto.response_str(503, PLAIN, "loading")
             return None
         if path == "/healthz":
             return self._health(proto)
@@ -152,6 +166,7 @@ class Gate:
             "loaded": s.loaded,
             "degraded": s.degraded or stale,
             "position": s.position,
+            "version": s.version,
             "size": len(s),
             "lag_seconds": s.lag(),
             "reloads": s.reloads,

@@ -11,6 +11,7 @@ check. Hashes are Python's own (``hash(str)``), computed in this process only, n
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -83,6 +84,7 @@ class ServedSet:
         self.reloads = 0
         self.applied = 0
         self.generation = 0  # bumped on every change: the gate's decision memo follows it
+        self._salt = secrets.randbits(31)  # so that a restarted gate never repeats an earlier version
         self._lock = threading.Lock()  # serialises writers only
 
     def __len__(self) -> int:
@@ -125,6 +127,13 @@ class ServedSet:
             if hash(name) in hashes:
                 return name
         return None
+
+    @property
+    def version(self) -> int:
+        """A 31-bit tag of the set's current contents, different after every change and every restart:
+        nginx (docs/nginx/beian-gate-lua.conf) keeps a decision only while the version it was made at holds.
+        31 bits: ngx.shared.DICT keeps it in an entry's flags, which lua-resty-core reads as a signed int."""
+        return (self._salt + self.generation) & 0x7FFFFFFF
 
     def lag(self) -> float | None:
         return None if self.synced_at is None else max(0.0, time.time() - self.synced_at)

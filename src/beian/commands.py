@@ -1,4 +1,4 @@
-"""Sub-commands of ``beian``: token, audit, worker, gate …, and synth, import, export."""
+"""Sub-commands of ``beian``: token, audit, worker, gate …, synth, import, export and backup."""
 
 from __future__ import annotations
 
@@ -322,6 +322,88 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- backup: one command whichever the database (docs/operations.md) ----------------------------------------------
+def _backup_sqlite(source: str, tmp) -> None:
+    """SQLite's online backup API: one step, so one consistent snapshot; in WAL mode writers carry on meanwhile."""
+    import contextlib
+    import sqlite3
+    from pathlib import Path
+
+    if not Path(source).is_file():  # also ":memory:": connecting would create an empty database
+        raise CommandFailed(f"没有可备份的数据库文件 / no database file to back up: {source}")
+    with (
+        contextlib.closing(sqlite3.connect(source, timeout=10)) as src,
+        contextlib.closing(sqlite3.connect(tmp)) as dst,
+    ):
+        src.backup(dst)
+        # The copy says WAL like its source; rollback mode leaves one self-contained file (no -wal beside it).
+        dst.execute("PRAGMA journal_mode=DELETE")
+
+
+def _backup_postgresql(connection, tmp) -> None:
+    """pg_dump's custom format (restore with pg_restore): a consistent snapshot, taken without blocking writers."""
+    import shutil
+    import subprocess
+
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise CommandFailed(
+            "找不到 pg_dump，请安装 PostgreSQL 客户端（主版本不低于服务器）/ pg_dump not found on PATH: install the "
+            "PostgreSQL client tools (the server's major version or newer)"
+        )
+    # Connection flags and PG* variables (password, sslmode …) as Django's own dbshell derives them.
+    args, env = connection.client.settings_to_cmd_args_env(
+        connection.settings_dict, ["--format=custom", "--file", str(tmp)]
+    )
+    done = subprocess.run(
+        [pg_dump, *args[1:]], env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        raise CommandFailed(f"pg_dump 失败 / pg_dump failed: {detail[0]}")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    target = Path(args.dest).expanduser().absolute()
+    if not target.parent.is_dir():
+        raise CommandFailed(f"目录不存在 / no such directory: {target.parent}")
+    if target.is_dir():
+        raise CommandFailed(f"目标是目录 / DEST is a directory: {target}")
+    _django()
+    from django.db import connection
+
+    vendor = connection.vendor
+    if vendor == "sqlite" and Path(connection.settings_dict["NAME"]).resolve() == target.resolve():
+        raise CommandFailed("目标就是数据库本身 / DEST is the database itself")
+    tmp = target.with_name(f".{target.name}.part")  # renamed into place only when complete
+    tmp.unlink(missing_ok=True)
+    # Personal data and password hashes: readable by the owner only, whatever the umask.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    started = time.perf_counter()
+    try:
+        if vendor == "sqlite":
+            _backup_sqlite(str(connection.settings_dict["NAME"]), tmp)
+        elif vendor == "postgresql":
+            _backup_postgresql(connection, tmp)
+        else:
+            raise CommandFailed(f"不支持的数据库 / unsupported database: {vendor}")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    restore = (
+        f"pg_restore --no-owner -d NEW_DATABASE {target}"
+        if vendor == "postgresql"
+        else "stop beian, put the file in place of the database (docs/operations.md)"
+    )
+    print(
+        f"备份完成 / backup written: {target} ({target.stat().st_size:,} bytes, "
+        f"{time.perf_counter() - started:.1f} s)\nrestore: {restore}"
+    )
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("token", help="API tokens")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -399,6 +481,13 @@ def register(sub) -> None:
     p.add_argument("--output", default="-", help="FILE, or - for standard output (default)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "backup",
+        help="write a consistent online backup to DEST: SQLite's backup API, or pg_dump -Fc on PostgreSQL",
+    )
+    p.add_argument("dest", metavar="DEST", help="the backup file (replaced when the backup is complete)")
+    p.set_defaults(func=cmd_backup)
 
 
 _EXTENSIONS.append(register)

@@ -112,8 +112,8 @@ class VerifyResult:
 
 
 def audit_verify() -> VerifyResult:
-    """Walk the chain; name the first row that was modified, deleted or reordered."""
-    expected_seq, prev = 1, GENESIS
+    """Walk the chain; name the first row that was modified, deleted, inserted or reordered."""
+    expected_seq, prev, before_prev = 1, GENESIS, None
     checked = 0
     for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
         if entry.seq != expected_seq:
@@ -124,6 +124,15 @@ def audit_verify() -> VerifyResult:
                 f"entry {expected_seq} is missing (next present is {entry.seq}): deleted",
             )
         if entry.prev_hash != prev:
+            # It follows the entry two back: the one between was slipped in (and those after renumbered).
+            if entry.prev_hash == before_prev:
+                return VerifyResult(
+                    False,
+                    checked - 1,
+                    entry.seq - 1,
+                    f"entry {entry.seq - 1} was inserted: entry {entry.seq} follows "
+                    + (f"entry {entry.seq - 2}" if entry.seq > 2 else "the start of the log"),
+                )
             return VerifyResult(
                 False,
                 checked,
@@ -134,9 +143,16 @@ def audit_verify() -> VerifyResult:
             return VerifyResult(
                 False, checked, entry.seq, f"entry {entry.seq} was modified after it was written"
             )
-        prev, expected_seq = entry.hash, expected_seq + 1
+        before_prev, prev, expected_seq = prev, entry.hash, expected_seq + 1
         checked += 1
     head = current_value(COUNTER)
+    if checked > head:  # more entries than were ever appended: the ones past the counter were added by hand
+        return VerifyResult(
+            False,
+            head,
+            head + 1,
+            f"entry {head + 1} was inserted: the log holds {checked} entries but only {head} were written",
+        )
     if head != checked:
         return VerifyResult(
             False,

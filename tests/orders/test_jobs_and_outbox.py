@@ -71,6 +71,26 @@ def test_untouched_order_expires_after_45_days_and_frees_its_domain(owner):
     f.assert_consistent()
 
 
+def test_an_order_touched_after_the_job_chose_it_does_not_expire(owner, monkeypatch):
+    """The job picks orders by a read taken before it locks each one: an order the applicant touched in
+    between (here: updated just before the move) must survive, judged again under the lock."""
+    from beian.orders import jobs, workflow
+
+    order = services.new_filing_submit(actor=owner, **f.new_filing_args(domain="touched.cn"))
+    clock.advance(46 * DAY)
+
+    def touched_then_move(order_id, *args, **kwargs):
+        Order.objects.filter(pk=order_id).update(updated_at=clock.now())  # the applicant, meanwhile
+        return workflow.move(order_id, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "move", touched_then_move)
+    assert expire_untouched_orders() == 0
+    order.refresh_from_db()
+    assert order.state == State.PROVIDER_REVIEW and not order.events.filter(action="expire").exists()
+    assert Domain.objects.get(name="touched.cn").status != "released"
+    f.assert_consistent()
+
+
 def test_expired_add_website_releases_its_domain_only(owner):
     subject = f.filed_subject(owner, domains_per_site=(["keep-me.cn"],))
     website = {

@@ -196,6 +196,24 @@ def test_worker_returns_orders_whose_code_expired(owner, subject, site):
     assert return_expired_codes() == 0  # once
 
 
+def test_a_code_resent_after_the_worker_chose_the_order_keeps_it(owner, site, monkeypatch):
+    """The worker picks orders by a read taken before it locks each one: a new code sent in between makes
+    the order current again, judged under the lock."""
+    from beian.orders import workflow
+
+    order = services.cancel_website_submit(actor=owner, website=site)
+    clock.advance(dt.timedelta(hours=24, seconds=1))
+    real_move = workflow.move
+
+    def resent_then_move(order_id, *args, **kwargs):
+        Order.objects.filter(pk=order_id).update(sms_sent_at=clock.now())  # a resend, meanwhile
+        return real_move(order_id, *args, **kwargs)
+
+    monkeypatch.setattr(workflow, "move", resent_then_move)
+    assert return_expired_codes() == 0
+    assert Order.objects.get(pk=order.pk).state == State.AWAITING_VERIFICATION
+
+
 def test_verified_order_is_not_returned_by_the_worker(owner, site):
     order = services.cancel_website_submit(actor=owner, website=site)
     verify(order, latest_code(order), owner)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import unicodedata
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,12 +33,19 @@ def demo_credentials() -> dict:
     }
 
 
+def _username_key(raw: str) -> str:
+    """The account a sign-in attempt is against, read as the form reads it (stripped, NFKC) and case-folded,
+    so that " admin" or "ａｄｍｉｎ" count against "admin"; a digest, so that any text (even NUL) is a valid key."""
+    name = unicodedata.normalize("NFKC", raw.strip()).strip().casefold()
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        username = (request.POST.get("username") or "")[:150]
+        username = request.POST.get("username") or ""
         try:
             throttle_hit(
                 f"login-ip:{client_ip(request)}",
@@ -46,7 +55,7 @@ class LoginView(auth_views.LoginView):
                 what_en="sign-in attempts",
             )
             throttle_hit(
-                f"login-user:{username.lower()}",
+                f"login-user:{_username_key(username)}",
                 capacity=10,
                 per_seconds=300,
                 what_zh="登录尝试",

@@ -12,6 +12,7 @@ from beian.core.errors import Throttled
 from beian.core.http import client_ip
 from beian.lookup import throttle
 from beian.lookup.selectors import MAX_QUERY, public_query
+from beian.orders.schemas import errors
 
 router = Router(tags=["public query"])
 
@@ -65,7 +66,7 @@ def _json(body: dict, *, cors: bool) -> HttpResponse:
 
 @router.get(
     "/public/filings",
-    response=QueryOut,
+    response={200: QueryOut, **errors(422, 429)},
     summary="公共查询: a filing number, a domain or URL, or a subject name",
 )
 def query(request, q: str = Query(..., max_length=1000), page: int = Query(1, ge=1, le=50)):
@@ -73,7 +74,11 @@ def query(request, q: str = Query(..., max_length=1000), page: int = Query(1, ge
     return _json(public_query(q[:MAX_QUERY], page), cors=True)
 
 
-@router.post("/public/filings:batch", response=dict[str, QueryOut], summary="Up to 100 keys at once")
+@router.post(
+    "/public/filings:batch",
+    response={200: dict[str, QueryOut], **errors(400, 422, 429)},
+    summary="Up to 100 keys at once",
+)
 def batch(request, body: BatchIn):
     _limit(request, cost=len(body.keys))
     return _json({key: public_query(key[:MAX_QUERY], 1) for key in body.keys}, cors=False)

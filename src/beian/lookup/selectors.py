@@ -104,6 +104,8 @@ def _by_domain(name: str) -> list[dict]:
 
 def _name_ids(q: str, want: int) -> list[int]:
     """Subject ids matching ``q``: exact, then prefix, then contains; at most ``want``, active only."""
+    if "\x00" in q:
+        return []  # no name holds a NUL (and PostgreSQL text cannot even compare one)
     ids: list[int] = []
     seen: set[int] = set()
 

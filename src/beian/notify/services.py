@@ -1,12 +1,19 @@
-"""Queueing messages in the outbox (inside the caller's transaction) and delivering them after commit."""
+"""Queueing messages in the outbox (inside the caller's transaction) and delivering them after commit.
+
+Delivery is at least once: a message is sent, then marked sent in the same transaction, so a worker killed
+between the two sends it again on its next round (never zero times). Each copy carries the outbox row's id
+(the SMS record's ``id``; a mail's ``Message-ID``, fixed per row) so that the receiving side can drop the
+duplicate.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
 
 from beian.core import clock
@@ -48,9 +55,22 @@ def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
+def message_id(message: OutboxMessage) -> str:
+    """The mail Message-ID of an outbox row: the same on every attempt (Django would draw a new one each
+    time), so a copy sent again after a crash is recognisable as the same message."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<beian-outbox-{message.pk}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
 def _deliver(message: OutboxMessage) -> None:
     if message.channel == Channel.EMAIL:
-        send_mail(message.subject or "beian", message.body, settings.DEFAULT_FROM_EMAIL, [message.recipient])
+        EmailMessage(
+            message.subject or "beian",
+            message.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [message.recipient],
+            headers={"Message-ID": message_id(message)},
+        ).send()
     else:
         send_sms(to=message.recipient, text=message.body, message_id=message.pk)
 

@@ -14,7 +14,7 @@ from beian.core.errors import Invalid, NotAllowed, not_found
 from beian.offline import services
 from beian.offline.selectors import directory, province_entry
 from beian.orders.presenters import order_detail
-from beian.orders.schemas import OrderOut
+from beian.orders.schemas import OrderOut, errors
 from beian.rules import provinces
 from beian.rules.errors import ProvinceError
 
@@ -54,7 +54,9 @@ def list_provinces(request):
 
 
 @router.get(
-    "/provinces/{code}", response=ProvinceOut, summary="One province's bureau (GB/T 2260 code, e.g. 43)"
+    "/provinces/{code}",
+    response={200: ProvinceOut, **errors(404)},
+    summary="One province's bureau (GB/T 2260 code, e.g. 43)",
 )
 def get_province(request, code: str):
     try:
@@ -66,7 +68,18 @@ def get_province(request, code: str):
 @router.get(
     "/filings/{number}/cancellation-form",
     summary="The pre-filled 注销备案申请表 (.docx or .pdf) of an active filing",
-    response={200: None},
+    response={200: None, **errors(404, 422)},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The form as an attachment",
+                "content": {
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type in services.FORMATS.values()
+                },
+            }
+        }
+    },
 )
 def cancellation_form(
     request, number: str, format: str = "pdf", type: str | None = None, new_owner_domain: str | None = None
@@ -86,7 +99,7 @@ def _bureau(user) -> None:
 
 @router.post(
     "/offline/applications",
-    response={201: OrderOut},
+    response={201: OrderOut, **errors(401, 403, 404, 409, 422)},
     auth=api_auth,
     summary="A bureau registers a paper cancellation application",
 )
@@ -155,7 +168,7 @@ def _province_of(request, province: str | None) -> str:
 
 @router.get(
     "/shells",
-    response=ShellsOut,
+    response={200: ShellsOut, **errors(400, 401, 403, 422)},
     auth=api_auth,
     summary="The province's shell subjects and shell websites (空壳)",
 )
@@ -187,8 +200,24 @@ def list_shells(request, province: str | None = None):
     }
 
 
+class CleanupResult(Schema):
+    kind: str
+    id: int
+    ok: bool
+    number: str | None = None
+    order: int | None = Field(None, description="the approved offline order, when ok")
+    code: str | None = Field(None, description="why not, when not ok")
+    message: str | None = None
+
+
+class CleanupOut(Schema):
+    results: list[CleanupResult]
+
+
 @router.post(
     "/shells/cleanup",
+    response={200: CleanupOut, **errors(400, 401, 403, 404, 422)},
+    exclude_none=True,
     auth=api_auth,
     summary="空壳清理: force-cancel shells of the province, each through the engine",
 )

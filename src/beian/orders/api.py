@@ -10,7 +10,16 @@ from beian.core.http import client_ip
 from beian.orders import services, verification
 from beian.orders.choices import Kind, State
 from beian.orders.presenters import order_detail, order_summary, preview_dict
-from beian.orders.schemas import CodeIn, DecisionIn, OrderIn, OrderOut, OrderSummaryOut, PreviewOut, RejectIn
+from beian.orders.schemas import (
+    CodeIn,
+    DecisionIn,
+    OrderIn,
+    OrderOut,
+    OrderSummaryOut,
+    PreviewOut,
+    RejectIn,
+    errors,
+)
 from beian.orders.selectors import order_get, orders_visible_to, review_queue, reviewable_order
 from beian.orders.workflow import Action, move
 from beian.registry.selectors import subject_get, website_get
@@ -40,7 +49,9 @@ def _preview(request, kind: Kind, subject_id: int | None, website_id: int | None
 
 
 @router.get(
-    "/orders/preview", response=PreviewOut, summary="What a cancellation will stop, before confirming"
+    "/orders/preview",
+    response={200: PreviewOut, **errors(401, 404, 422)},
+    summary="What a cancellation will stop, before confirming",
 )
 def preview(request, kind: Kind, subject: int | None = None, website: int | None = None):
     if kind not in (Kind.CANCEL_SUBJECT, Kind.CANCEL_WEBSITE, Kind.CANCEL_ACCESS):
@@ -53,7 +64,12 @@ def preview(request, kind: Kind, subject: int | None = None, website: int | None
     return preview_dict(_preview(request, kind, subject, website))
 
 
-@router.post("/orders", response={201: OrderOut, 200: PreviewOut}, summary="Submit an order of any kind")
+@router.post(
+    "/orders",
+    # 403: not the applicant, a wrong filing password or CSRF; 409: a guard refused; 423: password locked.
+    response={201: OrderOut, 200: PreviewOut, **errors(400, 401, 403, 404, 409, 422, 423, 429)},
+    summary="Submit an order of any kind",
+)
 def submit(request, body: OrderIn):
     user, kind = request.auth, body.kind
     if body.dry_run:
@@ -127,7 +143,9 @@ def submit(request, body: OrderIn):
     return Status(201, order_detail(order))
 
 
-@router.get("/orders", response=list[OrderSummaryOut], summary="My orders, newest first")
+@router.get(
+    "/orders", response={200: list[OrderSummaryOut], **errors(401, 422)}, summary="My orders, newest first"
+)
 def list_orders(request, state: State | None = None, open: bool = False):
     qs = orders_visible_to(request.auth)
     if state:
@@ -137,14 +155,18 @@ def list_orders(request, state: State | None = None, open: bool = False):
     return [order_summary(o) for o in qs.order_by("-id")[:500]]
 
 
-@router.get("/orders/{order_id}", response=OrderOut, summary="One order with its timeline")
+@router.get(
+    "/orders/{order_id}",
+    response={200: OrderOut, **errors(401, 404, 422)},
+    summary="One order with its timeline",
+)
 def get_order(request, order_id: int):
     return order_detail(order_get(request.auth, order_id))
 
 
 @router.post(
     "/orders/{order_id}/abandon",
-    response=OrderOut,
+    response={200: OrderOut, **errors(401, 403, 404, 409, 422)},
     summary="Abandon (放弃) an order before it reaches the bureau",
 )
 def abandon(request, order_id: int):
@@ -152,7 +174,11 @@ def abandon(request, order_id: int):
     return order_detail(move(order, Action.ABANDON, actor=request.auth))
 
 
-@router.post("/orders/{order_id}/verify", response=OrderOut, summary="Enter the SMS code (短信核验)")
+@router.post(
+    "/orders/{order_id}/verify",
+    response={200: OrderOut, **errors(400, 401, 403, 404, 409, 422, 429)},
+    summary="Enter the SMS code (短信核验)",
+)
 def verify(request, order_id: int, body: CodeIn):
     order = order_get(request.auth, order_id)
     return order_detail(
@@ -160,13 +186,21 @@ def verify(request, order_id: int, body: CodeIn):
     )
 
 
-@router.post("/orders/{order_id}/resend", response=OrderOut, summary="Send a new SMS code (after a cooldown)")
+@router.post(
+    "/orders/{order_id}/resend",
+    response={200: OrderOut, **errors(401, 403, 404, 409, 422, 429)},
+    summary="Send a new SMS code (after a cooldown)",
+)
 def resend(request, order_id: int):
     order = order_get(request.auth, order_id)
     return order_detail(verification.sms_resend(order_id=order.pk, actor=request.auth))
 
 
-@reviews.get("/reviews", response=list[OrderSummaryOut], summary="The reviewer's queue, oldest first")
+@reviews.get(
+    "/reviews",
+    response={200: list[OrderSummaryOut], **errors(401, 403, 422)},
+    summary="The reviewer's queue, oldest first",
+)
 def queue(request, stage: str = Query(..., pattern="^(provider|bureau)$")):
     return [order_summary(o) for o in review_queue(request.auth, stage)[:500]]
 
@@ -180,14 +214,18 @@ def _decide(request, order_id: int, approve: bool, note: str):
     return order_detail(move(order, action, actor=request.auth, note=note, expected_state=order.state))
 
 
-@reviews.post("/reviews/{order_id}/approve", response=OrderOut, summary="Approve at the reviewer's stage")
+@reviews.post(
+    "/reviews/{order_id}/approve",
+    response={200: OrderOut, **errors(400, 401, 403, 404, 409, 422)},
+    summary="Approve at the reviewer's stage",
+)
 def approve(request, order_id: int, body: DecisionIn):
     return _decide(request, order_id, True, body.note or "")
 
 
 @reviews.post(
     "/reviews/{order_id}/reject",
-    response=OrderOut,
+    response={200: OrderOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="Reject at the reviewer's stage (a reason is required)",
 )
 def reject(request, order_id: int, body: RejectIn):

@@ -7,6 +7,7 @@ import logging
 import math
 
 from django.conf import settings
+from django.db import transaction
 
 from beian.core import clock
 from beian.core.errors import ServiceError
@@ -35,6 +36,7 @@ def expire_untouched_orders() -> int:
                 Action.EXPIRE,
                 actor=None,
                 note=f"订单超过 {settings.BEIAN_ORDER_EXPIRY_DAYS} 天未处理，已自动过期",
+                still=lambda locked: locked.updated_at <= cutoff,  # not touched since it was chosen
             )
             expired += 1
         except ServiceError as exc:  # moved meanwhile: nothing to do
@@ -47,18 +49,25 @@ def expire_untouched_orders() -> int:
             state__in=UNTOUCHED_STATES, updated_at__lte=now - dt.timedelta(days=day), reminders_sent__lt=index
         )
         for order in due.select_related("subject__owner"):
-            remaining = order.updated_at + dt.timedelta(days=settings.BEIAN_ORDER_EXPIRY_DAYS) - now
-            left = max(1, math.ceil(remaining.total_seconds() / 86400))
-            idle = (now - order.updated_at).days
-            outbox_put(
-                channel=Channel.EMAIL,
-                recipient=order.subject.owner.email,
-                template="order_reminder",
-                subject=f"[备案] 订单 #{order.pk} 将在 {left} 天后过期",
-                body=f"您的备案订单 #{order.pk}（{Kind(order.kind).label}）已 {idle} 天未处理，{left} 天后将自动过期。",
-                order=order,
-            )
-            Order.objects.filter(pk=order.pk, reminders_sent__lt=index).update(reminders_sent=index)
+            # Claim the reminder and queue it in one transaction: a worker killed in between leaves neither
+            # (so the next run sends it once, not twice), and of two workers only one claims it.
+            with transaction.atomic():
+                claimed = Order.objects.filter(pk=order.pk, reminders_sent__lt=index).update(
+                    reminders_sent=index
+                )
+                if not claimed:
+                    continue
+                remaining = order.updated_at + dt.timedelta(days=settings.BEIAN_ORDER_EXPIRY_DAYS) - now
+                left = max(1, math.ceil(remaining.total_seconds() / 86400))
+                idle = (now - order.updated_at).days
+                outbox_put(
+                    channel=Channel.EMAIL,
+                    recipient=order.subject.owner.email,
+                    template="order_reminder",
+                    subject=f"[备案] 订单 #{order.pk} 将在 {left} 天后过期",
+                    body=f"您的备案订单 #{order.pk}（{Kind(order.kind).label}）已 {idle} 天未处理，{left} 天后将自动过期。",
+                    order=order,
+                )
     return expired
 
 

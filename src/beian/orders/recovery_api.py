@@ -7,6 +7,7 @@ from ninja import Field, Router, Schema, Status
 from beian.accounts.auth import api_auth
 from beian.core.http import client_ip, language
 from beian.orders import recovery
+from beian.orders.schemas import errors
 
 router = Router(tags=["filing password"])
 
@@ -42,7 +43,9 @@ def _msg(code: str, pair: tuple[str, str]) -> dict:
 
 
 @router.post(
-    "/filing-password/recovery", response={202: MessageOut}, summary="找回备案密码: request a reset link"
+    "/filing-password/recovery",
+    response={202: MessageOut, **errors(400, 422, 429)},
+    summary="找回备案密码: request a reset link",
 )
 def request_recovery(request, body: RecoveryIn):
     recovery.recovery_request(
@@ -56,7 +59,7 @@ def request_recovery(request, body: RecoveryIn):
 
 @router.post(
     "/filing-password/reset",
-    response={200: MessageOut},
+    response={200: MessageOut, **errors(400, 422)},
     summary="Set a new filing password with the link's token",
 )
 def reset(request, body: ResetIn):
@@ -67,7 +70,7 @@ def reset(request, body: ResetIn):
 
 @router.post(
     "/filing-password/issue",
-    response={202: MessageOut},
+    response={202: MessageOut, **errors(400, 401, 403, 404, 422)},
     auth=api_auth,
     summary="Admin: send the responsible person a reset link",
 )

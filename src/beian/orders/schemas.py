@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from beian.orders.choices import Kind
 
@@ -184,5 +185,15 @@ class CodeIn(Schema):
 
 
 class ErrorOut(Schema):
+    """Every error of /api/v1: a stable code, a message in the request's language, and the refusal's
+    context (``field``, ``fields``, ``retry_after``, ``attempts_remaining``, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
     code: str
     message: str
+
+
+def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """The error statuses an operation may answer, for its ``response=`` (so that OpenAPI lists them)."""
+    return dict.fromkeys(statuses, ErrorOut)

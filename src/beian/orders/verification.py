@@ -196,7 +196,10 @@ def return_expired(order_id: int):
     from beian.core.errors import Conflict
     from beian.orders.workflow import Action, move
 
-    move(order_id, Action.VERIFICATION_FAILED, actor=None, note=EXPIRED_NOTE)
+    def expired(locked) -> bool:  # judged again under the lock: a resend may have come meanwhile
+        return locked.sms_sent_at is not None and locked.sms_sent_at <= clock.now() - SMS_CODE_TTL
+
+    move(order_id, Action.VERIFICATION_FAILED, actor=None, note=EXPIRED_NOTE, still=expired)
     return Conflict(
         "code_expired",
         "短信验证码已过期（24 小时），订单已退回；请重新提交注销申请",

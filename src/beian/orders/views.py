@@ -9,16 +9,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from beian.core.errors import ServiceError
+from beian.core.errors import ServiceError, Throttled
 from beian.core.http import client_ip, language
 from beian.orders import forms, recovery, services, verification
 from beian.orders.choices import KIND_EN, Kind, State
 from beian.orders.selectors import order_get, order_stages, orders_visible_to
+from beian.orders.services import guards
 from beian.orders.services.guards import availability
 from beian.orders.workflow import Action, legal_actions, move
 from beian.registry.models import Domain
@@ -52,6 +54,14 @@ def show_error(form, exc: ServiceError, *, field_names: dict | None = None) -> N
     add_service_error(form, exc, fields=field_names)
 
 
+def _throttled(response, refusal: ServiceError | None):
+    """A form page re-shown after a throttled attempt answers 429 with Retry-After, as the API and sign-in do."""
+    if isinstance(refusal, Throttled):
+        response.status_code = 429
+        response["Retry-After"] = str(refusal.context["retry_after"])
+    return response
+
+
 def _posted(request):
     """The submitted data of a POST (even an empty one: an unchecked form still gets its errors), else None."""
     return request.POST if request.method == "POST" else None
@@ -71,7 +81,7 @@ def _blocked_page(request, availability_, title, back_url):
         request,
         "orders/unavailable.html",
         {"a": availability_, "title": title, "back_url": back_url, "en": _en()},
-        status=409,
+        status=availability_.status,  # 403 for someone who may see the subject but is not its applicant
     )
 
 
@@ -84,6 +94,7 @@ def _cancel_page(request, *, kind: Kind, subject, website=None):
         return _blocked_page(request, a, title, back)
     preview = services.cancellation_preview(kind=kind, subject=subject, website=website)
     form = forms.CancelForm(_posted(request))
+    refusal = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -99,12 +110,13 @@ def _cancel_page(request, *, kind: Kind, subject, website=None):
                 )  # fmt: skip
         except ServiceError as exc:
             show_error(form, exc)
+            refusal = exc
         else:
             if order.state == State.AWAITING_VERIFICATION:
                 return redirect("order_verify", order.pk)
             messages.success(request, _("注销申请已提交管局审核（订单 #%(id)s）。") % {"id": order.pk})
             return redirect("order_detail", order.pk)
-    return render(
+    response = render(
         request,
         "orders/cancel.html",
         {
@@ -121,6 +133,7 @@ def _cancel_page(request, *, kind: Kind, subject, website=None):
             "nav": "subjects",
         },
     )
+    return _throttled(response, refusal)
 
 
 @login_required
@@ -308,6 +321,10 @@ def subject_add_website(request, subject_id: int):
 
 @login_required
 def new_filing(request):
+    try:
+        guards.filer(request.user)
+    except ServiceError as exc:
+        raise PermissionDenied(exc.message(language())) from None
     form = forms.NewFilingForm(_posted(request))
     conflict = None
     if request.method == "POST" and form.is_valid():
@@ -407,6 +424,7 @@ def order_verify(request, order_id: int):
     if order.state != State.AWAITING_VERIFICATION:
         return redirect("order_detail", order.pk)
     form = forms.CodeForm(_posted(request))
+    refusal = None
     if request.method == "POST" and form.is_valid():
         try:
             verification.sms_verify(
@@ -414,6 +432,7 @@ def order_verify(request, order_id: int):
             )
         except ServiceError as exc:
             show_error(form, exc)
+            refusal = exc
             order.refresh_from_db()
             if order.state != State.AWAITING_VERIFICATION:
                 messages.error(request, exc.message(language()))
@@ -422,7 +441,7 @@ def order_verify(request, order_id: int):
             messages.success(request, _("短信核验通过，注销申请已提交管局审核。"))
             return redirect("order_detail", order.pk)
     recipient = verification.sms_recipient(order)
-    return render(
+    response = render(
         request,
         "orders/verify.html",
         {
@@ -434,6 +453,7 @@ def order_verify(request, order_id: int):
             "nav": "orders",
         },
     )
+    return _throttled(response, refusal)
 
 
 @login_required
@@ -453,6 +473,7 @@ def order_resend(request, order_id: int):
 def password_recover(request):
     form = forms.RecoveryForm(_posted(request))
     sent = False
+    refusal = None
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -465,7 +486,9 @@ def password_recover(request):
             sent = True
         except ServiceError as exc:
             show_error(form, exc)
-    return render(request, "orders/password_recover.html", {"form": form, "sent": sent})
+            refusal = exc
+    response = render(request, "orders/password_recover.html", {"form": form, "sent": sent})
+    return _throttled(response, refusal)
 
 
 def password_reset(request):

@@ -15,6 +15,7 @@ Invariants (held here and by the database):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -249,6 +250,7 @@ def move(
     note: str = "",
     expected_state: str | None = None,
     data: dict | None = None,
+    still: Callable[[Order], bool] | None = None,
 ) -> Order:
     """Apply ``action`` to ``order`` as ``actor`` (a user, or None for the system). See the module docstring."""
     from beian.orders.services.effects import on_approved, on_closed
@@ -266,6 +268,15 @@ def move(
                 "stale_state",
                 f"订单状态已变为“{State(order.state).label}”，请刷新后重试",
                 f"The order is now {STATE_EN[State(order.state)]}; reload and try again",
+                order=order.pk,
+                state=order.state,
+            )
+        if still is not None and not still(order):
+            # A job chose the order by a read taken before the lock: the reason no longer holds.
+            raise Conflict(
+                "changed_meanwhile",
+                "订单已有新的操作，请刷新后重试",
+                "The order changed meanwhile; reload and try again",
                 order=order.pk,
                 state=order.state,
             )

@@ -8,13 +8,13 @@ from ninja import Router
 from beian.accounts.auth import api_auth
 from beian.orders.choices import OPEN_STATES
 from beian.orders.presenters import subject_detail
-from beian.orders.schemas import SubjectOut, SubjectSummaryOut
+from beian.orders.schemas import SubjectOut, SubjectSummaryOut, errors
 from beian.registry.selectors import subject_get, subjects_visible_to
 
 router = Router(tags=["subjects"], auth=api_auth)
 
 
-@router.get("/subjects", response=list[SubjectSummaryOut], summary="My subjects (主体)")
+@router.get("/subjects", response={200: list[SubjectSummaryOut], **errors(401)}, summary="My subjects (主体)")
 def list_subjects(request):
     from beian.orders.models import Order
 
@@ -42,7 +42,9 @@ def list_subjects(request):
 
 
 @router.get(
-    "/subjects/{subject_id}", response=SubjectOut, summary="One subject with its websites and actions"
+    "/subjects/{subject_id}",
+    response={200: SubjectOut, **errors(401, 404, 422)},
+    summary="One subject with its websites and actions",
 )
 def get_subject(request, subject_id: int):
     return subject_detail(subject_get(request.auth, subject_id), request.auth)

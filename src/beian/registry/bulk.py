@@ -44,6 +44,7 @@ websites and their active or released domains; pending orders' reservations are 
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import gc
 import hashlib
@@ -83,6 +84,7 @@ from beian.rules.errors import RulesError
 BEIJING = ZoneInfo("Asia/Shanghai")
 DEFAULT_OWNER = "import"
 DEFAULT_BATCH = 10_000
+PARSE_WORKERS = int(os.environ.get("BEIAN_IMPORT_PARSE_WORKERS", "2"))  # 0: parse in a thread
 IN_CHUNK = 4000  # values per IN (...) list: well under SQLite's 32766 variables
 AUDIT_ACTION = "registry.bulk_import"
 FEED_REASON = "import"
@@ -1337,11 +1339,40 @@ def _keep_tail(tail: bytes, raws: list[bytes]) -> bytes:
 
 
 def _parsed_ahead(batches: Iterator[tuple]) -> Iterator[tuple]:
-    """Read and parse the next batch in a thread while this one is written.
+    """Parse the next batches while this one is written: in worker processes when the machine has more than
+    one CPU (parsing is pure Python and holds the GIL: measured 100-165 µs a line, as much as the writing),
+    else in a thread. Parsing touches no database, so a forked worker needs no connection of its own."""
+    workers = max(0, min(PARSE_WORKERS, (os.cpu_count() or 1) - 1))
+    if workers == 0:
+        yield from _parsed_in_thread(batches)
+        return
+    import concurrent.futures
+    import multiprocessing
 
-    Parsing is pure Python (no database); the database work of a batch mostly waits on SQLite's C code
-    or the PostgreSQL server with the GIL released, so the two overlap. Stops the thread when abandoned.
-    """
+    from django.db import connections
+
+    connections.close_all()  # no connection is carried across fork(); the next query reopens it
+    pending: collections.deque = collections.deque()
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork")
+    ) as pool:
+        try:
+            for batch, last_line, consumed, digest in batches:
+                pending.append((batch, last_line, consumed, digest, pool.submit(parse_batch, batch)))
+                if len(pending) > workers:  # keep every worker busy one batch ahead, no more
+                    *head, future = pending.popleft()
+                    yield (*head, future.result())
+            while pending:
+                *head, future = pending.popleft()
+                yield (*head, future.result())
+        finally:
+            for *_, future in pending:
+                future.cancel()
+
+
+def _parsed_in_thread(batches: Iterator[tuple]) -> Iterator[tuple]:
+    """Read and parse the next batch in a thread while this one is written (one CPU: the overlap is the
+    database's own work, done with the GIL released). Stops the thread when abandoned."""
     ahead: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     done = object()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +18,7 @@ from beian.orders.selectors import order_stages, review_queue, reviewable_order
 from beian.orders.workflow import Action, move
 from beian.review import charts, selectors
 from beian.rules import provinces
+from beian.rules.errors import ProvinceError
 from beian.web.errors import service_errors_as_404
 
 
@@ -28,6 +30,11 @@ def queue(request, stage: str):
     except NotAllowed as exc:
         raise PermissionDenied(exc.message(language())) from None
     province = user.province if user.role == "bureau_reviewer" else (request.GET.get("province") or None)
+    if province:
+        try:  # ?province= is typed by hand: an unknown code is a 404 (as on the shells page), never a 500
+            province = provinces.by_code(province).code
+        except ProvinceError:
+            raise Http404("unknown province") from None
     if stage == "bureau" and province:
         orders = orders.filter(province=province)
     rows = selectors.queue_rows(orders[:1000])

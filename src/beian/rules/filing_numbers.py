@@ -269,11 +269,22 @@ def subject_number_for(province_code: str, year: int, sequence: int) -> str:
             f"Subject sequence for {year} is exhausted",
             str(sequence),
         )
+    if not 1000 <= year <= 9999:  # the ten-digit form starts with a four-digit year
+        raise _error(
+            "bad_year", f"年份 {year} 不是四位数字", f"The year {year} does not have four digits", str(year)
+        )
     abbr = provinces.by_code(province_code).abbreviation
     return f"{abbr}ICP备{year:04d}{sequence:06d}号"
 
 
 def website_number_for(subject_number: str, sequence: int, service: ServiceType = ServiceType.WEBSITE) -> str:
     """The website (or app …) number ``-n`` under ``subject_number``."""
+    if not 1 <= sequence <= MAX_SEQUENCE:  # never issue a number that does not read back
+        raise _error(
+            "bad_sequence",
+            f"网站序号应在 1 到 {MAX_SEQUENCE} 之间，实际为 {sequence}",
+            f"The website sequence is between 1 and {MAX_SEQUENCE}, not {sequence}",
+            str(sequence),
+        )
     subject = parse(subject_number).subject
     return format_number(replace(subject, website_sequence=sequence, service_type=service))

@@ -98,6 +98,17 @@ def _estimate(day: dt.date, uncovered: set[int]) -> Estimate:
     return Estimate(day, False, zh, en)
 
 
+def _next_day(day: dt.date) -> dt.date:
+    if day == dt.date.max:  # refused rather than an OverflowError out of a "total" function
+        raise WorkdayError(
+            "date_out_of_range",
+            "日期超出日历范围（最晚 9999-12-31）",
+            "The date is past the end of the calendar (9999-12-31)",
+            value=day.isoformat(),
+        )
+    return day + dt.timedelta(days=1)
+
+
 def add_workdays(start: dt.date, n: int) -> Estimate:
     """The date ``n`` working days after ``start`` (``n = 0``: the first working day on or after ``start``)."""
     if not 0 <= n <= MAX_WORKDAYS:
@@ -112,13 +123,13 @@ def add_workdays(start: dt.date, n: int) -> Estimate:
     if n == 0:
         while not (c := check(day)).workday:
             uncovered |= set() if c.covered else {day.year}
-            day += dt.timedelta(days=1)
+            day = _next_day(day)
         if not check(day).covered:
             uncovered.add(day.year)
         return _estimate(day, uncovered)
     remaining = n
     while remaining:
-        day += dt.timedelta(days=1)
+        day = _next_day(day)
         c = check(day)
         if not c.covered:
             uncovered.add(day.year)

@@ -12,6 +12,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from beian.core.errors import ServiceError
 from beian.core.http import language
@@ -20,15 +21,41 @@ from beian.offline.api import router as provinces_router
 from beian.orders.api import reviews as reviews_router
 from beian.orders.api import router as orders_router
 from beian.orders.recovery_api import router as recovery_router
+from beian.orders.schemas import errors
 from beian.registry.api import router as subjects_router
 from beian.rules.describe import describe
 from beian.rules.errors import RulesError
+
+
+def _require_text(value) -> None:
+    if isinstance(value, str):
+        value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _require_text(key)
+            _require_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _require_text(item)
+
+
+class TextJSONParser(Parser):
+    """JSON bodies whose strings are all text. ``"\\ud800"`` is valid JSON, but a lone surrogate is no
+    character and no database stores it: refused here (400, like malformed JSON), it cannot fail later
+    as an encoding error deep in a query (a 500)."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        _require_text(data)
+        return data
+
 
 api = NinjaAPI(
     title="beian API",
     version="1",
     description="ICP 备案平台接口 / ICP filing platform API. Errors: {code, message, ...context}.",
     urls_namespace="api",
+    parser=TextJSONParser(),
 )
 
 
@@ -104,7 +131,12 @@ def http_error(request, exc: HttpError):
     return api.create_response(request, body, status=exc.status_code)
 
 
-@api.get("/inspect", tags=["rules"], summary="Describe a filing number or a domain")
+@api.get(
+    "/inspect",
+    response={200: dict, **errors(400, 422)},
+    tags=["rules"],
+    summary="Describe a filing number or a domain",
+)
 def inspect(request, q: str):
     """What ``q`` is: a filing number (canonical form, province, licence, suffix) or a domain
     (A-label, U-label, registrable domain, TLD approval, scope)."""

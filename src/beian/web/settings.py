@@ -122,8 +122,13 @@ LOGOUT_REDIRECT_URL = "login"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# Behind HTTPS set BEIAN_SECURE_COOKIES=1 (cookies only over TLS, HSTS).
+# Behind HTTPS set BEIAN_SECURE_COOKIES=1: cookies only over TLS, HSTS, and the scheme taken from the TLS-ending
+# proxy's X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme), without which Django would
+# see plain HTTP and refuse every form POST's https Origin.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = config.env_bool("BEIAN_SECURE_COOKIES")
+if SESSION_COOKIE_SECURE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("BEIAN_HSTS_SECONDS", "31536000"))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 

@@ -114,6 +114,7 @@ def new_filing_submit(
     domain: str | list[str],
 ) -> Order:
     """首次备案: a new subject with its first website. Both stay pending until the bureau approves."""
+    guards.filer(actor)
     try:
         prov = provinces.by_code(province)
         nat, ctype = natures.check_pair(nature, certificate_type)

@@ -23,6 +23,13 @@ from beian.rules import provinces
 CANCELLING = (Kind.CANCEL_SUBJECT, Kind.CANCEL_WEBSITE, Kind.CANCEL_ACCESS)
 
 
+def filer(actor) -> None:
+    """首次备案 makes the filer the new subject's owner: only an applicant (or an admin) files. A reviewer
+    filing would own a subject it then reviews (and would see it in no applicant's list)."""
+    if actor is None or not (actor.is_admin_role or actor.role == "applicant"):
+        raise NotAllowed("not_applicant", "只有申请人可以办理首次备案", "Only an applicant can file")
+
+
 def applicant(subject: Subject, actor) -> None:
     if not actor_may(Actor.APPLICANT, actor, subject.province, subject.owner_id):
         raise NotAllowed(
@@ -183,6 +190,7 @@ class Availability:
     message_en: str | None = None
     blocking_order: int | None = None
     context: dict | None = None
+    status: int = 200  # the HTTP status of the refusal: 403 not the applicant's, 409 a conflict
 
 
 def availability(kind: Kind, subject: Subject, website: Website | None, actor) -> Availability:
@@ -190,6 +198,12 @@ def availability(kind: Kind, subject: Subject, website: Website | None, actor) -
         require(kind, subject, website, actor)
     except ServiceError as exc:
         return Availability(
-            False, exc.code, exc.message_zh, exc.message_en, exc.context.get("blocking_order"), exc.context
+            False,
+            exc.code,
+            exc.message_zh,
+            exc.message_en,
+            exc.context.get("blocking_order"),
+            exc.context,
+            exc.status,
         )
     return Availability(True)

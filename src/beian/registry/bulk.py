@@ -84,7 +84,8 @@ from beian.rules.errors import RulesError
 BEIJING = ZoneInfo("Asia/Shanghai")
 DEFAULT_OWNER = "import"
 DEFAULT_BATCH = 10_000
-PARSE_WORKERS = int(os.environ.get("BEIAN_IMPORT_PARSE_WORKERS", "2"))  # 0: parse in a thread
+# processes parsing ahead of the writer (0: a thread); by default one per CPU but the writer's
+PARSE_WORKERS = os.environ.get("BEIAN_IMPORT_PARSE_WORKERS")
 IN_CHUNK = 4000  # values per IN (...) list: well under SQLite's 32766 variables
 AUDIT_ACTION = "registry.bulk_import"
 FEED_REASON = "import"
@@ -1342,7 +1343,7 @@ def _parsed_ahead(batches: Iterator[tuple]) -> Iterator[tuple]:
     """Parse the next batches while this one is written: in worker processes when the machine has more than
     one CPU (parsing is pure Python and holds the GIL: measured 100-165 µs a line, as much as the writing),
     else in a thread. Parsing touches no database, so a forked worker needs no connection of its own."""
-    workers = max(0, min(PARSE_WORKERS, (os.cpu_count() or 1) - 1))
+    workers = int(PARSE_WORKERS) if PARSE_WORKERS is not None else max(0, (os.cpu_count() or 1) - 1)
     if workers == 0:
         yield from _parsed_in_thread(batches)
         return

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.gate.processes import DEMO_LOADER, PYTHON, REPO, Process, base_env, free_port
+from tests.gate.processes import DEMO_LOADER, PYTHON, REPO, Process, base_env, free_port, run
 
 OPEN = ("provider_review", "awaiting_verification", "bureau_review")
 
@@ -50,12 +50,6 @@ def _pg_admin(url: str, sql: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql)
-
-
-def run(args: list[str], env: dict[str, str], *, timeout: float = 120) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{args[1:]} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
-    return result
 
 
 @dataclass

@@ -178,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     # One request at a time per worker, like a sync worker: granian's default for WSGI (hundreds of threads)
     # let 50 connections fight over the GIL; measured on the public query, 1 thread gave +37 % req/s and a
     # p99 of 4 ms instead of 31 ms (docs/performance.md). Scale with --workers.
-    p.add_argument("--threads", type=int, default=1, help="threads per worker (default 1; scale with --workers)")
+    p.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (default 1; scale with --workers)"
+    )
     p.add_argument("--demo", action="store_true", help="load the demo data when the database has none")
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(func=cmd_serve)

@@ -218,6 +218,7 @@ def http_get(port: int, path: str = "/", *, host: str | None = None, headers: di
 
 
 def http_json(port: int, method: str, path: str, body=None, *, token: str | None = None, timeout=30):
+    """(status, decoded JSON, or the text of a body that is not JSON)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
@@ -226,9 +227,12 @@ def http_json(port: int, method: str, path: str, body=None, *, token: str | None
         conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
         response = conn.getresponse()
         raw = response.read()
-        return response.status, (json.loads(raw) if raw else None)
     finally:
         conn.close()
+    try:
+        return response.status, (json.loads(raw) if raw else None)
+    except ValueError:
+        return response.status, raw.decode("utf-8", "replace")[:500]
 
 
 def wait_for(predicate, timeout: float, step: float = 0.01):

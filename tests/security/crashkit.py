@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.gate.processes import DEMO_LOADER, PYTHON, REPO, Process, base_env, free_port, run
+from tests.gate.processes import DEMO_LOADER, PYTHON, REPO, Process, base_env, free_port, http_json, run
 
 OPEN = ("provider_review", "awaiting_verification", "bureau_review")
 
@@ -196,7 +196,7 @@ class Service:
             while self.server.alive():
                 assert self.worker.alive(), f"beian worker exited:\n{self.worker.output()}"
                 with contextlib.suppress(OSError, http.client.HTTPException):
-                    status, _ = request(self.port, "GET", "/healthz", timeout=5)
+                    status, _ = http_json(self.port, "GET", "/healthz", timeout=5)
                     if status == 200:
                         return
                 assert time.monotonic() < deadline, f"not healthy in {timeout} s:\n{self.server.output()}"
@@ -285,24 +285,6 @@ class SmsGateway:
         self.server.server_close()
 
 
-def request(port: int, method: str, path: str, body=None, *, token: str | None = None, timeout: float = 60):
-    """(status, decoded JSON or text). Raises OSError / HTTPException when no answer came."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    headers = {"Accept": "application/json", "Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-        response = conn.getresponse()
-        raw = response.read()
-    finally:
-        conn.close()
-    try:
-        return response.status, json.loads(raw) if raw else None
-    except ValueError:
-        return response.status, raw.decode("utf-8", "replace")[:500]
-
-
 # --- deliveries as the receivers saw them --------------------------------------------------------------------
 MAIL_ID = re.compile(rb"^Message-ID: <beian-outbox-(\d+)\.", re.MULTILINE | re.IGNORECASE)
 PASSWORD_SMS = re.compile(r"主体备案号 (\S+?号)。备案密码：([^（\s]+)（")
@@ -360,7 +342,7 @@ class Stream:
     def call(self, who: str, method: str, path: str, body=None):
         started = time.monotonic()
         try:
-            status, data = request(self.service.port, method, path, body, token=self.tokens[who])
+            status, data = http_json(self.service.port, method, path, body, token=self.tokens[who])
         except (OSError, http.client.HTTPException) as exc:
             self.lost.append(f"{method} {path}: {type(exc).__name__}")
             return None

@@ -46,6 +46,7 @@ class Gate:
         self.follower = None
         self._memo: dict[str | None, tuple[bool, str | None, str | None]] = {}
         self._memo_generation = -1
+        self._version = ""
         self.stale_after = float(os.environ.get("BEIAN_GATE_STALE_AFTER", "5"))  # seconds without a sync
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -73,6 +74,7 @@ class Gate:
         if self._memo_generation != served.generation or not served.loaded:
             # A new dict, not clear(): a request that began on the old set writes into the discarded one.
             self._memo, self._memo_generation = {}, served.generation
+            self._version = str(served.version)  # the X-Beian-Version of every answer until the next change
         memo = self._memo
         answer = memo.get(raw_host)
         if answer is None:
@@ -111,7 +113,7 @@ class Gate:
             if self.served.loaded:
                 # The version of the set the decision was made on: beian-gate-lua.conf keeps a decision only
                 # while the version holds (none before the load: a fail-closed answer is never kept).
-                headers.append(("x-beian-version", str(self.served.version)))
+                headers.append(("x-beian-version", self._version))
             proto.response_empty(204 if ok else 403, headers)
             return None
         if path == "/version":

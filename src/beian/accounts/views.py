@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.utils.translation import gettext as _
 
-from beian.core.errors import Throttled
+from beian.core.errors import Throttled, throttled_page
 from beian.core.http import client_ip, language
 from beian.core.throttle import throttle_hit
 from beian.web import config
@@ -63,10 +63,7 @@ class LoginView(auth_views.LoginView):
             )
         except Throttled as exc:
             messages.error(request, exc.message(language()))
-            response = self.get(request, *args, **kwargs)
-            response.status_code = 429
-            response["Retry-After"] = str(exc.context["retry_after"])
-            return response
+            return throttled_page(self.get(request, *args, **kwargs), exc)
         return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):

@@ -18,6 +18,10 @@ class ServiceError(RulesError):
         if status is not None:
             self.status = status
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with this refusal wherever it is answered (API, form page, sign-in)."""
+        return {}
+
 
 class Invalid(ServiceError):
     status = 422
@@ -41,6 +45,19 @@ class Locked(ServiceError):
 
 class Throttled(ServiceError):
     status = 429
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.context["retry_after"])} if "retry_after" in self.context else {}
+
+
+def throttled_page(response, refusal: RulesError | None):
+    """A page re-shown after a throttled attempt answers 429 with Retry-After, as the API does; any other
+    refusal is shown on the page itself (its form errors) and keeps the page's status."""
+    if isinstance(refusal, Throttled):
+        response.status_code = refusal.status
+        for name, value in refusal.headers().items():
+            response[name] = value
+    return response
 
 
 def not_found(what_zh: str, what_en: str, **context) -> NotFound:

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from beian.core.errors import ServiceError, Throttled
+from beian.core.errors import ServiceError, throttled_page
 from beian.core.http import client_ip, language
 from beian.orders import forms, recovery, services, verification
 from beian.orders.choices import KIND_EN, Kind, State
@@ -52,14 +52,6 @@ def show_error(form, exc: ServiceError, *, field_names: dict | None = None) -> N
     if "field" not in exc.context and exc.code in CODE_FIELDS:
         exc.context["field"] = CODE_FIELDS[exc.code]
     add_service_error(form, exc, fields=field_names)
-
-
-def _throttled(response, refusal: ServiceError | None):
-    """A form page re-shown after a throttled attempt answers 429 with Retry-After, as the API and sign-in do."""
-    if isinstance(refusal, Throttled):
-        response.status_code = 429
-        response["Retry-After"] = str(refusal.context["retry_after"])
-    return response
 
 
 def _posted(request):
@@ -133,7 +125,7 @@ def _cancel_page(request, *, kind: Kind, subject, website=None):
             "nav": "subjects",
         },
     )
-    return _throttled(response, refusal)
+    return throttled_page(response, refusal)
 
 
 @login_required
@@ -453,7 +445,7 @@ def order_verify(request, order_id: int):
             "nav": "orders",
         },
     )
-    return _throttled(response, refusal)
+    return throttled_page(response, refusal)
 
 
 @login_required
@@ -488,7 +480,7 @@ def password_recover(request):
             show_error(form, exc)
             refusal = exc
     response = render(request, "orders/password_recover.html", {"form": form, "sent": sent})
-    return _throttled(response, refusal)
+    return throttled_page(response, refusal)
 
 
 def password_reset(request):

@@ -7,7 +7,11 @@ not allowed, 404 not yours or absent, 409 conflict, 423 locked, 429 throttled (w
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist
+import logging
+
+from django.conf import settings
+from django.core.exceptions import BadRequest, ObjectDoesNotExist, PermissionDenied, SuspiciousOperation
+from django.core.signals import got_request_exception
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -74,8 +78,8 @@ def error_body(exc: RulesError) -> dict:
 def rules_error(request, exc: RulesError):
     status = exc.status if isinstance(exc, ServiceError) else 400
     response = api.create_response(request, error_body(exc), status=status)
-    if status == 429 and "retry_after" in exc.context:
-        response["Retry-After"] = str(exc.context["retry_after"])
+    for name, value in (exc.headers() if isinstance(exc, ServiceError) else {}).items():
+        response[name] = value
     return response
 
 
@@ -129,6 +133,42 @@ def http_error(request, exc: HttpError):
     code, zh, en = HTTP_ERRORS.get(exc.status_code, (f"http_{exc.status_code}", str(exc), str(exc)))
     body = {"code": code, "message": en if language().startswith("en") else zh}
     return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(PermissionDenied)
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(BadRequest)
+def django_refusal(request, exc):
+    """Django's own refusals (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE) keep their status, in JSON."""
+    if isinstance(exc, PermissionDenied):
+        status, code, zh, en = 403, "forbidden", "无权执行此操作", "Not allowed"
+    else:
+        status, code, zh, en = 400, "bad_request", "请求无效或过大", "The request is invalid or too large"
+    body = {"code": code, "message": en if language().startswith("en") else zh}
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(Exception)
+def internal_error(request, exc: Exception):
+    """Any other exception: JSON like every other answer here, logged and signalled as Django does for its
+    HTML 500 page (``django.request`` error log, ``got_request_exception`` for error reporters and the test
+    client). The message names no internals: they are in the log."""
+    if settings.DEBUG:
+        raise exc  # the technical 500 page, with the traceback
+    logging.getLogger("django.request").error(
+        "Internal Server Error: %s",
+        request.path,
+        exc_info=exc,
+        extra={"status_code": 500, "request": request},
+    )
+    got_request_exception.send(sender=None, request=request)
+    zh, en = (
+        "服务器内部错误，请稍后重试；如持续出现请联系接入商",
+        "Internal error; try again later, or contact the provider",
+    )
+    return api.create_response(
+        request, {"code": "internal_error", "message": en if language().startswith("en") else zh}, status=500
+    )
 
 
 @api.get(

@@ -81,13 +81,22 @@ def cmd_workflow_diagram(args: argparse.Namespace) -> int:
 
 
 def cmd_gate_serve(args: argparse.Namespace) -> int:
-    from granian.constants import Interfaces
-    from granian.server import Server
-
     if args.fail_open:
         os.environ["BEIAN_GATE_FAIL_OPEN"] = "1"
     os.environ["BEIAN_GATE_POLL_INTERVAL"] = str(args.poll_interval)
-    print(f"beian gate: listening on http://{args.host}:{args.port}/check", flush=True)
+    print(f"beian gate: listening on http://{args.host}:{args.port}/check ({args.server})", flush=True)
+    if args.server == "asyncio":
+        # the gate's own HTTP/1.1 server (uvloop + httptools): granian's cost per request is most of the gate's
+        from beian.gate.server import ListenError, serve
+
+        try:
+            serve(args.host, args.port)
+        except ListenError as exc:  # the address is taken or not ours
+            raise CommandFailed(f"无法监听 {args.host}:{args.port} / cannot listen there: {exc}") from None
+        return 0
+    from granian.constants import Interfaces
+    from granian.server import Server
+
     Server(
         "beian.gate.app:app",
         address=args.host,
@@ -442,6 +451,12 @@ def register(sub) -> None:
     )
     g.add_argument(
         "--fail-open", action="store_true", help="serve everything until the set is loaded (default: block)"
+    )
+    g.add_argument(
+        "--server",
+        choices=["asyncio", "granian"],
+        default="asyncio",
+        help="HTTP server: the gate's own on uvloop + httptools (default, faster), or its RSGI app under granian",
     )
     g.set_defaults(func=cmd_gate_serve)
     m = gsub.add_parser("export-map", help="write the served set as an nginx map")

@@ -8,6 +8,7 @@ nginx map is checked for content and accepted by `nginx -t` in the documented co
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -127,6 +128,36 @@ def test_cancellation_blocks_within_a_second(demo_db, start_gate):
     _, health = gate.health()
     assert health["size"] == len(DEMO_SERVED) - 1
     assert health["position"] == demo_db.feed_position()
+
+
+@pytest.mark.parametrize("server", ["asyncio", "granian"])
+def test_both_servers_answer_alike_and_stop_cleanly_on_sigterm(module_demo_db, start_gate, server):
+    """The default server (the gate's own, asyncio) and granian (``--server granian``) give the same answers
+    and stop on SIGTERM, as a service manager sends it, with status 0."""
+    gate = start_gate(module_demo_db, "--server", server)
+    gate.wait_ready()
+    assert f"({server})" in gate.process.output()
+    assert gate.check("www.yunzhan.com.cn") == 204
+    assert gate.check("unfiled-example.cn") == 403
+    status, headers, body = http_get(gate.port, "/check?host=yunzhan.io")
+    assert status == 200 and json.loads(body)["matched"] == "yunzhan.io"
+    status, headers, _ = http_get(gate.port, "/check", headers={"X-Original-Host": "yunzhan.io"})
+    assert status == 204
+    assert headers["x-beian-version"] == http_get(gate.port, "/version")[2].decode()
+    assert headers["x-accel-expires"].startswith("@")
+    gate.process.stop(timeout=8)
+    assert gate.process.proc.returncode == 0, gate.process.output()
+
+
+def test_a_taken_port_is_a_clear_error(module_demo_db, start_gate):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        gate = start_gate(module_demo_db, "--port", str(port))  # the last --port wins
+        assert wait_for(lambda: not gate.process.alive(), 20, step=0.05) is not None, gate.process.output()
+    assert gate.process.proc.returncode != 0
+    assert "cannot listen there" in gate.process.output()
 
 
 def test_cold_start_without_database_fails_closed(tmp_path, start_gate, demo_db):

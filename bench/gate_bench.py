@@ -12,8 +12,9 @@ over the rounds is reported), beside the server CPU per request read from /proc.
    (d{i}.bench-{k}.cn, 100,000 a subject, 1,000 a website), a few real filings through ``filing_import``.
 2. One nginx (one worker, Debian's Lua module loaded with ``load_module``) with these servers:
    ``return 204`` (the baseline); the site stand-in alone (``empty_gif``, the floor of every gate row);
-   docs/nginx/beian-gate-lua.conf (decisions kept in a lua_shared_dict while the gate's version holds, the
-   version polled from the gate's /version every 100 ms, misses asked through ngx.location.capture) and
+   docs/nginx/beian-gate-lua.conf (each worker keeps the decisions made on the gate's current version in a
+   Lua table read by set_by_lua, the version polled from the gate's /version every 100 ms, misses asked
+   through ngx.location.capture, the block page served from memory) and
    docs/nginx/beian-gate.conf (auth_request with a 1 s proxy_cache on tmpfs, and a second copy with the
    cache on disk), each with its ports and paths replaced and its sites upstream replaced by the site
    stand-in after the access phase, where both decide. The stand-in is the cheapest 200 measured there
@@ -21,7 +22,7 @@ over the rounds is reported), beside the server CPU per request read from /proc.
 3. wrk with a Lua script rotating Host (nginx) or X-Original-Host (gate) over filed names, subdomains of
    filed names and unfiled names (10,000 hosts), and, for information, over 100 hot hosts; each run after a
    1 s warm-up. No filing changes during the loads and beian-gate-lua.conf is first sent one pass over the
-   hosts, so its row measures its steady state: decisions answered from its dictionary ("to gate": the
+   hosts, so its row measures its steady state: decisions answered from its memory ("to gate": the
    share of requests the gate decided, from its /metrics; a change of the served set would void them all).
    The target ``nginx + gate >= 0.8 x return 204`` is evaluated on the Lua row; the auth_request rows are
    for information.
@@ -65,7 +66,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTH_DOC = ROOT / "docs" / "nginx" / "beian-gate.conf"  # auth_request + 1 s proxy_cache
-LUA_DOC = ROOT / "docs" / "nginx" / "beian-gate-lua.conf"  # decisions in a lua_shared_dict, voided by version
+LUA_DOC = ROOT / "docs" / "nginx" / "beian-gate-lua.conf"  # decisions in worker memory, voided by version
 BLOCK_PAGE = ROOT / "docs" / "nginx" / "beian-blocked.html"
 BLOCK_TEXT = "该网站暂时无法访问"
 # Debian's libnginx-mod-http-lua, loaded as /etc/nginx/modules-enabled would (as tests/gate/processes.py does)
@@ -328,7 +329,7 @@ def gate_server_config(
     upstream replaced by the site stand-in inside nginx, after the access phase where both configurations
     decide (auth_request, access_by_lua). beian-gate.conf keeps its cache in ``cache_dir``;
     beian-gate-lua.conf's version poller is pointed at the gate. ``suffix`` renames the cache zone or the
-    shared dictionary and the gate upstream (both documents name them beian_gate), so that both documents and
+    Lua state and the gate upstream (both documents name them beian_gate), so that both documents and
     a second copy of beian-gate.conf fit in one nginx (not a second copy of beian-gate-lua.conf: an nginx takes
     a single init_worker_by_lua_block)."""
     text = doc.read_text()
@@ -336,12 +337,12 @@ def gate_server_config(
     replacements = {
         "listen 80 default_server;": f"listen 127.0.0.1:{listen};",
         "server 127.0.0.1:8090;": f"server 127.0.0.1:{gate_port};",
-        "root /usr/share/beian;": f"root {work / 'html'};",
     }
-    if "proxy_cache_path" in text:  # beian-gate.conf: the cache of the gate's answers
+    if "proxy_cache_path" in text:  # beian-gate.conf: the cache of the gate's answers, the block page's file
         if cache_dir is None:
             raise RuntimeError(f"{doc} keeps a proxy_cache: pass its cache_dir")
         replacements["/dev/shm/beian-gate"] = str(cache_dir)
+        replacements["root /usr/share/beian;"] = f"root {work / 'html'};"
     if "init_worker_by_lua_block" in text:  # beian-gate-lua.conf: the worker polling the gate's /version
         replacements['"127.0.0.1", 8090'] = f'"127.0.0.1", {gate_port}'
     for old, new in replacements.items():
@@ -978,7 +979,7 @@ def run(args: argparse.Namespace, work: Path, procs: Processes) -> int:
     checks.append(("gate fresh", get(gate_port, "/check", {"X-Original-Host": fresh[0][1]})[0], 204))
     checks.append(
         (
-            "nginx Lua: a repeated host is answered from its dictionary",
+            "nginx Lua: a repeated host is answered from its memory",
             lua_hit(ports.lua, gate_port, real[1]),
             True,
         )
@@ -997,7 +998,7 @@ def run(args: argparse.Namespace, work: Path, procs: Processes) -> int:
     lua_script(hot_lua, hot.hosts, "Host")
     both = [nginx.pid, gate.pid]
     # beian-gate-lua.conf's steady state: every host decided once on the current version (no filing changes
-    # during the loads), then its row measures the dictionary; "to gate" shows what still missed
+    # during the loads), then its row measures its memory; "to gate" shows what still missed
     took, decided = prime(ports.lua, mix.hosts, gate_port)
     log(
         f"{LUA_DOC.name}: one pass over the {len(mix.hosts):,} hosts in {took:.1f} s, {decided:,} to the gate"
@@ -1149,7 +1150,7 @@ def run(args: argparse.Namespace, work: Path, procs: Processes) -> int:
     print(
         "  non-2xx: 403 answers (unfiled hosts, expected "
         f"{blocked_share:.0%}); to gate: requests the gate decided / requests (through nginx: the misses of its "
-        f"cache or dictionary); site stand-in: `{SITE_STAND_IN}` after the access phase, in every nginx row but "
+        f"cache or memory); site stand-in: `{SITE_STAND_IN}` after the access phase, in every nginx row but "
         "the baseline; × baseline CPU: nginx return 204's server CPU per request / this row's"
     )
     print()

@@ -79,12 +79,12 @@ def stack(request, demo_template, tmp_path_factory):
                 "listen 80 default_server;": f"listen 127.0.0.1:{port} default_server;",
                 "server 127.0.0.1:8090;": f"server 127.0.0.1:{gate.port};",
                 "server 127.0.0.1:8080;": f"server 127.0.0.1:{backend.port};",
-                "root /usr/share/beian;": f"root {share};",
             }
-            if modules:
+            if modules:  # the version poller; the block page is in the configuration
                 replacements['"127.0.0.1", 8090'] = f'"127.0.0.1", {gate.port}'
-            else:
+            else:  # the cache of the gate's answers; the block page is a file
                 replacements["/dev/shm/beian-gate"] = str(root / "cache")
+                replacements["root /usr/share/beian;"] = f"root {share};"
             site = adapt((REPO / "docs/nginx" / config).read_text("utf-8"), replacements)
             (root / config).write_text(site, "utf-8")
             conf = nginx_main_conf(root, root / config, modules=modules)
@@ -139,10 +139,15 @@ def test_filed_served_unfiled_blocked_with_the_block_page(stack):
     assert status == 200, stack.nginx.error_log()
     assert body.decode() == "hosted site: yunzhan-docs.cn\n"
 
-    status, headers, body = stack.nginx.get("unfiled-example.cn")
-    assert status == 403
-    assert headers.get("Content-Type", "").startswith("text/html")
-    assert BLOCK_TEXT in body.decode("utf-8")
+    # the first answer is the gate's, the second one (beian-gate-lua.conf) from nginx's memory; that
+    # configuration keeps its own copy of the page, which must stay the published one
+    page = (REPO / "docs/nginx/beian-blocked.html").read_bytes()
+    for attempt in ("asked", "kept"):
+        status, headers, body = stack.nginx.get("unfiled-example.cn")
+        assert status == 403, attempt
+        assert headers.get("Content-Type", "").startswith("text/html"), (attempt, headers)
+        assert BLOCK_TEXT in body.decode("utf-8"), attempt
+        assert body == page, f"{attempt}: the block page differs from docs/nginx/beian-blocked.html"
 
     assert stack.nginx.get("www.yunzhan-docs.cn")[0] == 200  # a subdomain of a filed domain
     assert stack.nginx.get("a.b.lushan-edu.cn")[0] == 200

@@ -18,7 +18,8 @@ over the rounds is reported), beside the server CPU per request read from /proc.
    docs/nginx/beian-gate.conf (auth_request with a 1 s proxy_cache on tmpfs, and a second copy with the
    cache on disk), each with its ports and paths replaced and its sites upstream replaced by the site
    stand-in after the access phase, where both decide. The stand-in is the cheapest 200 measured there
-   (bench/README.md); ``beian gate serve``; a no-op RSGI app under granian (the floor under the gate).
+   (bench/README.md); ``beian gate serve``; a no-op asyncio server on uvloop + httptools (the floor under the gate's own server)
+   and a no-op RSGI app under granian (the floor under ``--server granian``).
 3. wrk with a Lua script rotating Host (nginx) or X-Original-Host (gate) over filed names, subdomains of
    filed names and unfiled names (10,000 hosts), and, for information, over 100 hot hosts; each run after a
    1 s warm-up. No filing changes during the loads and beian-gate-lua.conf is first sent one pass over the
@@ -95,6 +96,7 @@ DIRECT = "gate direct"
 AUTH = "(info) nginx + auth_request + gate (beian-gate.conf, 1 s cache)"
 AUTH_HOT = "(info) nginx + auth_request, 100 hot hosts"
 NOOP = "(info) no-op RSGI app, granian"
+NOOP_ASYNC = "(info) no-op asyncio server, uvloop + httptools"
 AUTH_DISK = "(info) nginx + auth_request, cache on disk"
 
 
@@ -439,6 +441,21 @@ http {{
 
 NOOP_APP = """async def app(scope, proto):
     proto.response_empty(204, [])
+"""
+# the floor under `beian gate serve` (beian.gate.server): the same loop, parser and transport, no decision
+NOOP_ASYNC_APP = """import asyncio, sys, httptools, uvloop
+ANSWER = b"HTTP/1.1 204 No Content\\r\\n\\r\\n"
+class Noop(asyncio.Protocol):
+    def connection_made(self, t):
+        self.t, self.p = t, httptools.HttpRequestParser(self)
+    def data_received(self, d):
+        self.p.feed_data(d)
+    def on_message_complete(self):
+        self.t.write(ANSWER)
+async def main(port):
+    s = await asyncio.get_running_loop().create_server(Noop, "127.0.0.1", port, backlog=2048)
+    await s.serve_forever()
+uvloop.run(main(int(sys.argv[1])))
 """
 
 
@@ -960,6 +977,16 @@ def run(args: argparse.Namespace, work: Path, procs: Processes) -> int:
         cwd=work,
     )  # fmt: skip
     wait_port(noop_port, noop, "the no-op RSGI app")
+    noop_async_port = free_port()
+    (work / "noop_asyncio.py").write_text(NOOP_ASYNC_APP)
+    noop_async = procs.start(
+        "noop-asyncio",
+        [sys.executable, str(work / "noop_asyncio.py"), str(noop_async_port)],
+        log_path=work / "noop-asyncio.log",
+        env=env,
+        cwd=work,
+    )
+    wait_port(noop_async_port, noop_async, "the no-op asyncio server")
 
     # 3. load ------------------------------------------------------------------------------------------
     mix = host_mix(args.domains, args.hosts, real, rng)
@@ -1014,6 +1041,7 @@ def run(args: argparse.Namespace, work: Path, procs: Processes) -> int:
         Target(DIRECT, url(gate_port, "/check"), xoh_lua, [gate.pid], via_gate=True),
         Target(AUTH, url(ports.auth), host_lua, both, via_gate=True),
         Target(AUTH_HOT, url(ports.auth), hot_lua, both, via_gate=True),
+        Target(NOOP_ASYNC, url(noop_async_port, "/check"), xoh_lua, [noop_async.pid]),
         Target(NOOP, url(noop_port, "/check"), xoh_lua, [noop.pid]),
     ]
     if disk_cache:

@@ -3,6 +3,8 @@ cheapest Django view) measured in the same run, on a dataset made by `beian synt
 
     .venv/bin/python bench/query_bench.py --subjects 3000000            # the scale (about 5M websites)
     .venv/bin/python bench/query_bench.py --subjects 200000 --backend postgresql
+    .venv/bin/python bench/query_bench.py --subjects 200000 --backend postgresql \
+        --postgres-db postgresql://postgres@127.0.0.1:5432/mydb     # an existing database (emptied first)
 
 One server worker (`beian serve`, WSGI under granian) pinned to CPU 0, wrk on CPU 1: throughput with 50
 connections (`wrk -t1 -c50 -d10s`), server-time latency with one connection (no queueing);
@@ -124,6 +126,11 @@ def main() -> int:
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="server to create a temporary database on",
     )
+    ap.add_argument(
+        "--postgres-db",
+        metavar="URL",
+        help="use this existing database instead of a temporary one: its public schema is emptied first",
+    )
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
@@ -139,7 +146,12 @@ def main() -> int:
         "BEIAN_PUBLIC_BURST": "1000000000",
     }
     dbname = None
-    if args.backend == "postgresql":
+    if args.backend == "postgresql" and args.postgres_db:
+        env["BEIAN_DATABASE_URL"] = args.postgres_db
+        subprocess.run(
+            ["psql", args.postgres_db, "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public"], check=True
+        )
+    elif args.backend == "postgresql":
         dbname = f"beian_bench_{os.getpid()}"
         admin = args.postgres
         subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {dbname}"], check=True)
@@ -156,6 +168,10 @@ def main() -> int:
         elapsed = time.monotonic() - t
         summary = (out.stdout + out.stderr).strip().splitlines()[-2:]
         log(f"import in {elapsed:.1f} s: {' / '.join(summary)}")
+        if args.backend == "postgresql":
+            # Planner statistics for the freshly loaded tables (autovacuum would take them within a minute or
+            # so; without them PostgreSQL picks bitmap plans that cost milliseconds a query).
+            subprocess.run(["psql", env["BEIAN_DATABASE_URL"], "-qc", "ANALYZE"], check=True)
         queries = sample_queries(env, args.queries, 11)
         port = free_port()
         server = subprocess.Popen(

@@ -4,6 +4,7 @@ two-character names on both backends, batch limits, rate limits, and the generic
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from django.db import connection
@@ -11,6 +12,8 @@ from django.db import connection
 from beian.lookup import throttle
 from beian.orders import services
 from beian.orders.workflow import Action, move
+from beian.registry.models import Subject
+from beian.registry.search import spaced
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -35,25 +38,22 @@ def _fresh_buckets():
     throttle.reset()
 
 
+def rename(subject, name):
+    Subject.objects.filter(pk=subject.pk).update(name=name, name_chars=spaced(name))
+
+
 @pytest.fixture
 def filings():
     owner = f.user()
     a = f.filed_subject(owner, domains_per_site=(["tencent-music.cn"], ["tencent-games.cn", "tgame.net"]))
-    from beian.registry.models import Subject
 
-    Subject.objects.filter(pk=a.pk).update(
-        name="深圳腾讯音乐科技有限公司", name_chars="深 圳 腾 讯 音 乐 科 技 有 限 公 司"
-    )
+    rename(a, "深圳腾讯音乐科技有限公司")
     b = f.filed_subject(owner, domains_per_site=(["tengxun.cn"],))
-    Subject.objects.filter(pk=b.pk).update(name="腾讯", name_chars="腾 讯")
+    rename(b, "腾讯")
     c = f.filed_subject(owner, domains_per_site=(["txkj.cn"],))
-    Subject.objects.filter(pk=c.pk).update(
-        name="腾讯科技（北京）有限公司", name_chars="腾 讯 科 技 北 京 有 限 公 司"
-    )
+    rename(c, "腾讯科技（北京）有限公司")
     d = f.filed_subject(owner, domains_per_site=(["other.cn"],))
-    Subject.objects.filter(pk=d.pk).update(
-        name="阿里巴巴网络技术有限公司", name_chars="阿 里 巴 巴 网 络 技 术 有 限 公 司"
-    )
+    rename(d, "阿里巴巴网络技术有限公司")
     for s in (a, b, c, d):
         s.refresh_from_db()
     return {"a": a, "b": b, "c": c, "d": d, "owner": owner}
@@ -61,6 +61,11 @@ def filings():
 
 def get(client, q, **extra):
     return client.get("/api/v1/public/filings", {"q": q, **extra})
+
+
+def names(client, q):
+    """The subjects found, in order (a subject's websites are consecutive rows)."""
+    return list(dict.fromkeys(r["unit_name"] for r in get(client, q).json()["results"]))
 
 
 def test_number_domain_and_url_are_detected(client, filings):
@@ -84,6 +89,13 @@ def test_fields_are_exactly_what_miit_shows_and_nothing_private(client, filings)
     assert row["unit_name"] == "深圳腾讯音乐科技有限公司" and row["nature"] == "企业"
     assert row["subject_number"] == a.number and row["domain"] == "tencent-music.cn"
     assert row["limit_access"] is False and row["content_type"]
+    site = a.websites.get(sequence=1)
+    assert row["approved_at"] == site.approved_at.astimezone(UTC).date().isoformat()
+    site2 = a.websites.get(sequence=2)
+    type(site2).objects.filter(pk=site2.pk).update(limit_access=True, content_type="")
+    row2 = get(client, site2.number).json()["results"][0]
+    assert row2["domain"] == "tencent-games.cn, tgame.net"  # in the order they were filed
+    assert row2["limit_access"] is True and row2["content_type"] == "无"
     text = response.content.decode()
     for private in (
         a.certificate_number,
@@ -117,15 +129,130 @@ def test_two_character_name_ranks_exact_then_prefix_then_contains(client, filing
     assert get(client, "里腾").json()["results"] == []  # characters must be adjacent, in order
 
 
+def test_one_character_three_characters_and_latin_letters(client, filings):
+    """Bigram index: a longer query is a phrase of its bigrams, one character is a prefix query on them (the
+    name's last character included), letters are case-insensitive."""
+    rename(filings["d"], "QQ音乐传媒工作室")
+    assert names(client, "讯音乐") == ["深圳腾讯音乐科技有限公司"]
+    assert names(client, "腾音") == []  # adjacent, in order
+    assert names(client, "qq音") == names(client, "Qq音乐") == ["QQ音乐传媒工作室"]
+    assert names(client, "室") == ["QQ音乐传媒工作室"]  # the last character: no bigram starts with it
+    assert set(names(client, "讯")) == {"腾讯", "腾讯科技（北京）有限公司", "深圳腾讯音乐科技有限公司"}
+    assert names(client, "（）") == [] and names(client, "") == []  # nothing the index holds: nothing found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tgame.net",
+        "WWW.TGame.NET",
+        "https://www.tgame.net/",
+        "http://a.b.example.com.cn",
+        "https://www.tgame.net:8443/x",
+        "www.beijing.gov.cn",
+        "https://gov.cn",
+        "com.cn",
+        "example.unknowntld",
+        "xn--fiqs8s.cn",
+        "ab--cd.cn",
+        "-bad.cn",
+        "a.123",
+        "1.2.3.4",
+        "例子.中国",
+        "a" * 64 + ".cn",
+        ("a" * 60 + ".") * 4 + "cn",
+        "ftp://example.com",
+    ],
+)
+def test_the_plain_host_fast_path_agrees_with_the_domain_rules(text):
+    from beian.lookup.selectors import _filing_name
+    from beian.rules import domains as domain_rules
+    from beian.rules.errors import RulesError
+
+    try:
+        expected = domain_rules.analyze(text).filing_name
+    except RulesError as exc:
+        expected = exc.code
+    try:
+        got = _filing_name(text)
+    except RulesError as exc:
+        got = exc.code
+    assert got == expected
+
+
+def test_each_query_is_one_sql_statement(client, filings, django_assert_num_queries):
+    a = filings["a"]
+    for q in (a.number, a.number + "-2", "tgame.net", "腾讯", "腾讯音乐", "讯"):
+        with django_assert_num_queries(1):
+            assert get(client, q).json()["results"], q
+
+
+CASES = [
+    {"q": "腾讯"},
+    {"q": "腾讯", "page": "2"},
+    {"q": "tgame.net", "page": "50"},
+    {"q": ""},
+    {},
+    {"page": "1"},
+    {"q": "腾讯", "page": "0"},
+    {"q": "腾讯", "page": "51"},
+    {"q": "腾讯", "page": "abc"},
+    {"q": "腾讯", "page": "+1"},
+    {"q": "腾讯", "page": ["1", "2"]},
+    {"q": ["腾讯", "阿里"]},
+    {"q": "腾" * 1001},
+    {"q": "腾" * 1000},
+]
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_the_lean_path_answers_exactly_as_the_api_operation(client, filings, lang):
+    """GET /api/v1/public/filings is served by a lean view ahead of the ninja operation; whatever the
+    parameters, its answer is the operation's own (status, JSON, 422 error body in the asked language)."""
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    from beian.lookup import api as lookup_api
+
+    for params in CASES:
+        served = client.get("/api/v1/public/filings", params, HTTP_ACCEPT_LANGUAGE=lang)
+        with translation.override(lang):
+            ninja = lookup_api._fallback(RequestFactory().get("/api/v1/public/filings", params))
+        assert served.status_code == ninja.status_code, params
+        assert served["Content-Type"] == ninja["Content-Type"], params
+        assert json.loads(served.content) == json.loads(ninja.content), params
+    bad = client.get("/api/v1/public/filings", {"q": "x", "page": "0"}, HTTP_ACCEPT_LANGUAGE=lang).json()
+    assert bad["code"] == "invalid_input" and bad["fields"] == ["page"]
+    assert bad["message"].startswith("Invalid request" if lang == "en" else "请求内容不正确")
+    assert client.post("/api/v1/public/filings", {"q": "x"}).status_code == 405
+
+
+def test_rebuild_migration_turns_old_rows_into_bigrams(client, filings):
+    """registry 0005 rewrites name_chars from the name and rebuilds the index (the per-character form of
+    0004 finds nothing any more under the bigram queries)."""
+    import importlib
+    from types import SimpleNamespace
+
+    migration = importlib.import_module("beian.registry.migrations.0005_name_bigrams")
+    for s in Subject.objects.all():
+        Subject.objects.filter(pk=s.pk).update(name_chars=migration.per_character(s.name))
+    assert names(client, "讯音乐") == []
+
+    def execute(sql):
+        with connection.cursor() as cur:
+            cur.execute(sql)
+
+    if connection.vendor == "postgresql":
+        execute("SET CONSTRAINTS ALL IMMEDIATE")  # the fixture's deferred checks; a migration starts without
+    migration.rebuild(None, SimpleNamespace(connection=connection, execute=execute))
+    assert names(client, "讯音乐") == ["深圳腾讯音乐科技有限公司"]
+    assert all(s.name_chars == spaced(s.name) for s in Subject.objects.all())
+
+
 def test_pages_follow_next(client):
     owner = f.user()
-    from beian.registry.models import Subject
-
     for i in range(25):
-        s = f.filed_subject(owner, domains_per_site=([f"page{i}.cn"],))
-        Subject.objects.filter(pk=s.pk).update(
-            name=f"分页测试公司{i:02d}", name_chars=" ".join(f"分页测试公司{i:02d}")
-        )
+        rename(f.filed_subject(owner, domains_per_site=([f"page{i}.cn"],)), f"分页测试公司{i:02d}")
     first = get(client, "分页").json()
     assert len(first["results"]) == 20 and first["next"] == 2
     second = get(client, "分页", page=2).json()

@@ -3,19 +3,23 @@ MIIT's public query shows — and nothing more (no responsible person, phone, e-
 address, ever). Only active filings: a cancelled one is simply not found, which is how an applicant sees
 that a cancellation took effect.
 
-Name search ranks the exact name first, then names starting with the query, then names containing it.
-Each tier is an index-limited query (the name index, then the per-character phrase index — FTS5 on
-SQLite, full-text GIN on PostgreSQL — see ``registry.search``), so a two-character query costs what a
-longer one does.
+Name search ranks names starting with the query first (the exact name is the first of them), then names
+containing it. Every query is one SQL statement — the websites, their subjects and their domains (aggregated
+in the same statement) — because on this hot path each statement costs about as much as the database work
+behind it. A name query's two tiers are index-limited in that statement: the name index for the prefix, the
+bigram index for the contains part (FTS5 on SQLite, full-text GIN on PostgreSQL — see ``registry.search``).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from json.encoder import encode_basestring  # the C string encoder behind json.dumps
 
 from django.db import connection
 
-from beian.registry.search import spaced
+from beian.registry.search import query_terms
 from beian.rules import domains as domain_rules
 from beian.rules import filing_numbers, natures
 from beian.rules.errors import RulesError
@@ -25,13 +29,62 @@ MAX_PAGE = 50
 MAX_QUERY = 200
 TOP = "\U0010ffff"
 
-WEBSITE_SQL = """
-SELECT s.id, s.name, s.nature, s.number, w.number, w.name, w.homepage, w.approved_at, w.content_type, w.limit_access, w.id
+# Each answer row is built as a JSON object by the database itself (SQLite's JSON functions, PostgreSQL's
+# json_build_object): the hot path then joins the page's objects into the response without converting,
+# building and re-serialising some 200 values in Python — on a page of names that was most of a request's
+# work. The domains of a website are aggregated in the same statement, in id order; approved_at is shown as
+# its date in UTC; a subject's nature by its Chinese name (``{natures}``, from rules.natures).
+OBJECT = {
+    "sqlite": """json_object('unit_name', s.name, 'nature', {natures}, 'subject_number', s.number,
+  'website_number', w.number, 'website_name', w.name, 'homepage', w.homepage,
+  'domain', coalesce((SELECT group_concat(unicode, ', ') FROM (SELECT d.unicode FROM beian_domain d
+    WHERE d.website_id = w.id AND d.status = 'active' ORDER BY d.id)), ''),
+  'approved_at', substr(w.approved_at, 1, 10), 'content_type', coalesce(nullif(w.content_type, ''), '无'),
+  'limit_access', CASE WHEN w.limit_access THEN json('true') ELSE json('false') END)""",
+    "postgresql": """json_build_object('unit_name', s.name, 'nature', {natures}, 'subject_number', s.number,
+  'website_number', w.number, 'website_name', w.name, 'homepage', w.homepage,
+  'domain', coalesce((SELECT string_agg(d.unicode, ', ' ORDER BY d.id) FROM beian_domain d
+    WHERE d.website_id = w.id AND d.status = 'active'), ''),
+  'approved_at', to_char(w.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+  'content_type', coalesce(nullif(w.content_type, ''), '无'), 'limit_access', w.limit_access)::text""",
+}
+BY_KEY = """SELECT {object}, s.id
 FROM beian_website w JOIN beian_subject s ON s.id = w.subject_id
 WHERE {where} AND w.status = 'active' AND s.status = 'active'
-ORDER BY s.id, w.sequence
-"""
-DOMAINS_SQL = "SELECT website_id, unicode FROM beian_domain WHERE status = 'active' AND website_id IN ({ids}) ORDER BY id"
+ORDER BY s.id, w.sequence LIMIT %(limit)s OFFSET %(offset)s"""
+WHERE = {
+    "subject": "s.number = %(key)s",
+    "website": "w.number = %(key)s",
+    "domain": "w.id IN (SELECT website_id FROM beian_domain WHERE name = %(key)s AND status = 'active')",
+}
+
+# Names: the prefix tier (byte order, exact name first) and the contains tier (id order), merged and paged in
+# SQL; the page's subjects then joined to their active websites. One more subject than a page is fetched to
+# tell whether a next page exists; LEFT JOIN keeps a subject without an active website countable.
+NAME = """WITH p AS (
+  SELECT id, {name} AS k FROM beian_subject WHERE {name} >= %(q)s AND {name} < %(top)s AND status = 'active'
+  ORDER BY k, id LIMIT %(want)s
+), hits AS (
+  SELECT 0 AS tier, k, id FROM p{contains}
+), pg AS (
+  SELECT tier, k, id FROM hits ORDER BY tier, k, id LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT CASE WHEN w.id IS NOT NULL THEN {object} END, pg.id
+FROM pg JOIN beian_subject s ON s.id = pg.id
+LEFT JOIN beian_website w ON w.subject_id = s.id AND w.status = 'active'
+ORDER BY pg.tier, pg.k, pg.id, w.sequence"""
+CONTAINS = {
+    "sqlite": """
+  UNION ALL SELECT 1, '', c.id FROM (
+    SELECT s.id FROM beian_subject_fts f JOIN beian_subject s ON s.id = f.rowid
+    WHERE beian_subject_fts MATCH %(term)s AND s.status = 'active' LIMIT %(want)s
+  ) c WHERE c.id NOT IN (SELECT id FROM p)""",
+    "postgresql": """
+  UNION ALL SELECT 1, '', c.id FROM (
+    SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ {tsquery}
+    AND status = 'active' LIMIT %(want)s
+  ) c WHERE c.id NOT IN (SELECT id FROM p)""",
+}
 
 
 @dataclass(frozen=True)
@@ -52,131 +105,132 @@ def detect(q: str) -> Detected:
         pass
     if "." in q or "。" in q or "://" in q:
         try:
-            return Detected("domain", domain_rules.analyze(q).filing_name)
+            return Detected("domain", _filing_name(q))
         except RulesError:
             pass
     return Detected("name", q)
 
 
-def _rows(where: str, params: list) -> list[dict]:
-    with connection.cursor() as cur:
-        cur.execute(WEBSITE_SQL.format(where=where), params)
-        rows = cur.fetchall()
-        if not rows:
-            return []
-        ids = [r[10] for r in rows]
-        cur.execute(DOMAINS_SQL.format(ids=",".join(["%s"] * len(ids))), ids)
-        by_site: dict[int, list[str]] = {}
-        for website_id, name in cur.fetchall():
-            by_site.setdefault(website_id, []).append(name)
-    table = natures.natures()
-    return [
-        {
-            "subject_id": r[0],
-            "unit_name": r[1],
-            "nature": table[r[2]].name if r[2] in table else r[2],
-            "subject_number": r[3],
-            "website_number": r[4],
-            "website_name": r[5],
-            "homepage": r[6],
-            "domain": ", ".join(by_site.get(r[10], [])),
-            "approved_at": r[7].date().isoformat()
-            if hasattr(r[7], "date")
-            else (str(r[7])[:10] if r[7] else None),
-            "content_type": r[8] or "无",
-            "limit_access": bool(r[9]),
-        }
-        for r in rows
-    ]
+# A plain lower-case LDH host name (after an optional http(s):// and before an optional "/"), no "--": IDNA
+# maps it to itself, so its filing name is a public-suffix lookup away, without analyze()'s IDNA 2008/UTS #46
+# work (most of a domain query's cost). Anything else goes through analyze(); tests check that both agree.
+_PLAIN_HOST = re.compile(
+    r"(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?)/?"
+)
+_EXACT_DOTTED = tuple("." + suffix for suffix in domain_rules.EXACT_ONLY_SUFFIXES)
 
 
-def _by_number(number: filing_numbers.FilingNumber) -> list[dict]:
-    if number.is_subject:
-        return _rows("s.number = %s", [number.canonical])
-    return _rows("w.number = %s", [number.canonical])
+def _filing_name(q: str) -> str:
+    if q.isascii():
+        m = _PLAIN_HOST.fullmatch(q.lower())
+        if m and "--" not in m[1] and len(m[1]) <= 253:
+            host = m[1]
+            registrable = domain_rules._psl().privatesuffix(host)  # None: unknown TLD or a public suffix
+            if registrable is not None:
+                exact = host in domain_rules.EXACT_ONLY_SUFFIXES or host.endswith(_EXACT_DOTTED)
+                return host if exact else registrable
+    return domain_rules.analyze(q).filing_name
 
 
-def _by_domain(name: str) -> list[dict]:
-    return _rows(
-        "w.id IN (SELECT website_id FROM beian_domain WHERE name = %s AND status = 'active')", [name]
-    )
+_sql_cache: dict[tuple, str] = {}
 
 
-def _name_ids(q: str, want: int) -> list[int]:
-    """Subject ids matching ``q``: exact, then prefix, then contains; at most ``want``, active only."""
-    if "\x00" in q:
-        return []  # no name holds a NUL (and PostgreSQL text cannot even compare one)
-    ids: list[int] = []
-    seen: set[int] = set()
+def _natures_sql() -> str:
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
 
-    def take(sql: str, params: list) -> None:
-        with connection.cursor() as cur:
-            cur.execute(sql, params)
-            for (pk,) in cur.fetchall():
-                if pk not in seen:
-                    seen.add(pk)
-                    ids.append(pk)
+    whens = " ".join(f"WHEN {literal(code)} THEN {literal(n.name)}" for code, n in natures.natures().items())
+    return f"CASE s.nature {whens} ELSE s.nature END"
 
-    pg = connection.vendor == "postgresql"
-    col = 'name COLLATE "C"' if pg else "name"
-    take(
-        f"SELECT id FROM beian_subject WHERE {col} = %s AND status = 'active' ORDER BY id LIMIT %s", [q, want]
-    )
-    if len(ids) < want:
-        take(
-            f"SELECT id FROM beian_subject WHERE {col} >= %s AND {col} < %s AND status = 'active' ORDER BY {col}, id LIMIT %s",
-            [q, q + TOP, want + len(ids)],
-        )
-    tokens = spaced(q)
-    if len(ids) < want and tokens:
-        more = want - len(ids) + len(seen)
-        if pg:
-            take(
-                "SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ phraseto_tsquery('simple', %s) "
-                "AND status = 'active' LIMIT %s",
-                [tokens, more],
-            )
+
+def _sql(kind: str, vendor: str, variant: str = "") -> str:
+    """The statement for one query kind and backend, built once per process. Named parameters: Django's
+    SQLite backend turns them into its own with one ``%`` format, where positional ones go through a regular
+    expression over the whole (long) statement on every execution."""
+    key = (kind, vendor, variant)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        obj = OBJECT[vendor].replace("{natures}", _natures_sql())
+        if kind == "name":
+            pg = vendor == "postgresql"
+            contains = ""
+            if variant:
+                contains = CONTAINS[vendor]
+                if pg:
+                    tsquery = {
+                        "phrase": "phraseto_tsquery('simple', %(term)s)",
+                        "prefix": "to_tsquery('simple', quote_literal(%(term)s) || ':*')",
+                    }[variant]
+                    contains = contains.replace("{tsquery}", tsquery)
+            sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains, object=obj)
         else:
-            phrase = '"' + tokens.replace('"', '""') + '"'
-            take(
-                "SELECT s.id FROM beian_subject_fts f JOIN beian_subject s ON s.id = f.rowid "
-                "WHERE beian_subject_fts MATCH %s AND s.status = 'active' LIMIT %s",
-                [phrase, more],
-            )
-    return ids[:want]
+            sql = BY_KEY.format(object=obj, where=WHERE[kind])
+        _sql_cache[key] = sql
+    return sql
 
 
-def _by_name(q: str, page: int) -> tuple[list[dict], bool]:
-    want = page * PAGE_SIZE + 1
-    ids = _name_ids(q, want)
-    page_ids = ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    if not page_ids:
-        return [], False
-    rows = _rows(f"s.id IN ({','.join(['%s'] * len(page_ids))})", page_ids)
-    order = {pk: i for i, pk in enumerate(page_ids)}
-    rows.sort(key=lambda r: order[r["subject_id"]])
-    return rows, len(ids) > page * PAGE_SIZE
+def _by_key(kind: str, value: str, page: int) -> tuple[list[str], bool]:
+    # A page is PAGE_SIZE websites here (a subject number lists a subject's websites); one more row says
+    # whether there is more.
+    with connection.cursor() as cur:
+        cur.execute(
+            _sql(kind, connection.vendor),
+            {"key": value, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE},
+        )
+        rows = cur.fetchall()
+    return [r[0] for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
 
 
-def public_query(q: str, page: int = 1) -> dict:
+def _by_name(q: str, page: int) -> tuple[list[str], bool]:
+    if "\x00" in q:
+        return [], False  # no name holds a NUL (and PostgreSQL text cannot even compare one)
+    vendor = connection.vendor
+    variant, term = query_terms(q, vendor)
+    params = {
+        "q": q,
+        "top": q + TOP,
+        "want": page * PAGE_SIZE + 1,
+        "limit": PAGE_SIZE + 1,
+        "offset": (page - 1) * PAGE_SIZE,
+    }
+    if variant:
+        params["term"] = term
+    with connection.cursor() as cur:
+        cur.execute(_sql("name", vendor, variant), params)
+        rows = cur.fetchall()
+    # Rows are websites, a page is PAGE_SIZE subjects: rows of a further subject mean a next page.
+    objects: list[str] = []
+    subjects, last = 0, None
+    for obj, subject in rows:
+        if subject != last:
+            last = subject
+            subjects += 1
+            if subjects > PAGE_SIZE:
+                return objects, True
+        if obj is not None:  # None: a subject without an active website
+            objects.append(obj)
+    return objects, False
+
+
+def public_query_json(q: str, page: int = 1) -> str:
+    """The answer as a JSON document: {"query": {"q", "detected"}, "results": [...], "next": page or null}."""
     page = max(1, min(int(page or 1), MAX_PAGE))
     detected = detect(q)
-    more = False
     if detected.kind == "filing_number":
-        rows = _by_number(detected.number)
+        number = detected.number
+        rows, more = _by_key("subject" if number.is_subject else "website", number.canonical, page)
     elif detected.kind == "domain":
-        rows = _by_domain(detected.value)
+        rows, more = _by_key("domain", detected.value, page)
     elif detected.kind == "name":
         rows, more = _by_name(detected.value, page)
     else:
-        rows = []
-    if detected.kind in ("filing_number", "domain"):
-        more = len(rows) > page * PAGE_SIZE
-        rows = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    for row in rows:
-        del row["subject_id"]
-    return {
-        "query": {"q": (q or "")[:MAX_QUERY], "detected": detected.kind},
-        "results": rows,
-        "next": page + 1 if more else None,
-    }
+        rows, more = [], False
+    text = encode_basestring((q or "")[:MAX_QUERY])
+    return (
+        f'{{"query":{{"q":{text},"detected":"{detected.kind}"}},'
+        f'"results":[{",".join(rows)}],"next":{page + 1 if more else "null"}}}'
+    )
+
+
+def public_query(q: str, page: int = 1) -> dict:
+    return json.loads(public_query_json(q, page))

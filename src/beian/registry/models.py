@@ -26,9 +26,8 @@ class Subject(models.Model):
     province = models.CharField(max_length=2)  # GB/T 2260; fixed
     nature = models.CharField(max_length=40)  # rules.natures slug
     name = models.CharField(max_length=200)
-    name_chars = models.CharField(
-        max_length=420, blank=True, default=""
-    )  # registry.search.spaced(name): the name index
+    # registry.search.spaced(name): the bigram name index
+    name_chars = models.TextField(blank=True, default="")
     certificate_type = models.CharField(max_length=60)
     certificate_number = models.CharField(max_length=64)  # fixed
     address = models.CharField(max_length=300, blank=True, default="")

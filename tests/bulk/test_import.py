@@ -16,7 +16,7 @@ from beian.gate.models import FeedEntry
 from beian.gate.services import served_set_from_feed
 from beian.registry import bulk
 from beian.registry.models import Domain, Subject, Website
-from beian.registry.search import spaced
+from beian.registry.search import query_terms, spaced
 from tests import factories as f
 from tests.bulk.conftest import registry_dump, wipe_registry, write_lines, write_synth
 
@@ -49,18 +49,18 @@ def assert_consistent() -> None:
 
 
 def name_search(chars: str) -> int:
-    """Subjects the per-character name index finds for ``chars`` (a phrase query, as the public query runs it)."""
-    phrase = " ".join(chars)
+    """Subjects the name index finds for ``chars`` (two characters or more: the phrase query the public
+    query runs, from registry.search.query_terms)."""
+    variant, term = query_terms(chars, connection.vendor)
+    assert variant == "phrase", variant
     with connection.cursor() as cur:
         if connection.vendor == "sqlite":
-            cur.execute(
-                "SELECT count(*) FROM beian_subject_fts WHERE beian_subject_fts MATCH %s", [f'"{phrase}"']
-            )
+            cur.execute("SELECT count(*) FROM beian_subject_fts WHERE beian_subject_fts MATCH %s", [term])
         else:
             cur.execute(
                 "SELECT count(*) FROM beian_subject "
                 "WHERE to_tsvector('simple', name_chars) @@ phraseto_tsquery('simple', %s)",
-                [phrase],
+                [term],
             )
         return cur.fetchone()[0]
 

@@ -1611,6 +1611,11 @@ def import_jsonl(
             _sqlite_cache(cache_size)
     if stream is None:
         checkpoint_path(src).unlink(missing_ok=True)  # done: a later --resume starts from the top
+    if connection.vendor == "postgresql" and summary.inserted + summary.updated:
+        # Planner statistics for what was just loaded: until autovacuum comes round, PostgreSQL plans the
+        # public query through the partial status indexes with bitmap ANDs, at 3-90 ms a query (measured).
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE beian_subject, beian_website, beian_domain")
     summary.elapsed = time.perf_counter() - started
     return summary
 

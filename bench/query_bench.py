@@ -5,6 +5,8 @@ cheapest Django view) measured in the same run, on a dataset made by `beian synt
     .venv/bin/python bench/query_bench.py --subjects 200000 --backend postgresql
     .venv/bin/python bench/query_bench.py --subjects 200000 --backend postgresql \
         --postgres-db postgresql://postgres@127.0.0.1:5432/mydb     # an existing database (emptied first)
+    BEIAN_HOME=/data/big .venv/bin/python -m beian import synth-3m.jsonl   # once, then measure it as it is:
+    .venv/bin/python bench/query_bench.py --reuse /data/big [--backend postgresql --postgres-db URL]
 
 One server worker (`beian serve`, WSGI under granian) pinned to CPU 0, wrk on CPU 1: throughput with 50
 connections (`wrk -t1 -c50 -d10s`), server-time latency with one connection (no queueing);
@@ -131,6 +133,12 @@ def main() -> int:
         metavar="URL",
         help="use this existing database instead of a temporary one: its public schema is emptied first",
     )
+    ap.add_argument(
+        "--reuse",
+        metavar="HOME",
+        help="measure a dataset already imported (BEIAN_HOME=HOME; with --postgres-db, that database, not "
+        "emptied): no synth, no import; the issue's scale takes half an hour to import per backend",
+    )
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
@@ -141,12 +149,14 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="beian-query-bench-"))
     env = {
         **os.environ,
-        "BEIAN_HOME": str(work),
+        "BEIAN_HOME": args.reuse or str(work),
         "BEIAN_PUBLIC_RATE": "1000000000",
         "BEIAN_PUBLIC_BURST": "1000000000",
     }
     dbname = None
-    if args.backend == "postgresql" and args.postgres_db:
+    if args.backend == "postgresql" and args.postgres_db and args.reuse:
+        env["BEIAN_DATABASE_URL"] = args.postgres_db
+    elif args.backend == "postgresql" and args.postgres_db:
         env["BEIAN_DATABASE_URL"] = args.postgres_db
         subprocess.run(
             ["psql", args.postgres_db, "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public"], check=True
@@ -159,19 +169,38 @@ def main() -> int:
     server = None
     try:
         beian(env, "migrate")
+        if args.reuse:
+            code = "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'beian.web.settings'; django.setup()\n"
+            code += "from beian.registry.models import Subject, Website\n"
+            code += "print(Subject.objects.count(), Website.objects.count())"
+            counts = subprocess.run([PY, "-c", code], env=env, check=True, capture_output=True, text=True)
+            subjects, websites = map(int, counts.stdout.split())
+            args.subjects = subjects
+            log(f"reusing {args.reuse}: {subjects:,} subjects, {websites:,} websites")
         data = work / "synth.jsonl"
-        t = time.monotonic()
-        beian(env, "synth", "--subjects", str(args.subjects), "--seed", "7", "--output", str(data), "--quiet")
-        log(f"synth {args.subjects:,} subjects in {time.monotonic() - t:.1f} s")
-        t = time.monotonic()
-        out = beian(env, "import", str(data), "--quiet", capture_output=True, text=True)
-        elapsed = time.monotonic() - t
-        summary = (out.stdout + out.stderr).strip().splitlines()[-2:]
-        log(f"import in {elapsed:.1f} s: {' / '.join(summary)}")
-        if args.backend == "postgresql":
-            # Planner statistics for the freshly loaded tables (autovacuum would take them within a minute or
-            # so; without them PostgreSQL picks bitmap plans that cost milliseconds a query).
-            subprocess.run(["psql", env["BEIAN_DATABASE_URL"], "-qc", "ANALYZE"], check=True)
+        if not args.reuse:
+            t = time.monotonic()
+            beian(
+                env,
+                "synth",
+                "--subjects",
+                str(args.subjects),
+                "--seed",
+                "7",
+                "--output",
+                str(data),
+                "--quiet",
+            )
+            log(f"synth {args.subjects:,} subjects in {time.monotonic() - t:.1f} s")
+            t = time.monotonic()
+            out = beian(env, "import", str(data), "--quiet", capture_output=True, text=True)
+            elapsed = time.monotonic() - t
+            summary = (out.stdout + out.stderr).strip().splitlines()[-2:]
+            log(f"import in {elapsed:.1f} s: {' / '.join(summary)}")
+            if args.backend == "postgresql":
+                # Planner statistics for the freshly loaded tables (autovacuum would take them within a minute or
+                # so; without them PostgreSQL picks bitmap plans that cost milliseconds a query).
+                subprocess.run(["psql", env["BEIAN_DATABASE_URL"], "-qc", "ANALYZE"], check=True)
         queries = sample_queries(env, args.queries, 11)
         port = free_port()
         server = subprocess.Popen(

@@ -56,3 +56,16 @@ def test_oversized_body_is_a_json_400(settings):
     response = Client().post(API + "/public/filings:batch", data=body, content_type="application/json")
     assert response.status_code == 400
     assert json.loads(response.content)["code"] == "bad_request"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["q=abc", "q=abc&page=01"])  # the lean view, and ninja's (page not plain)
+def test_public_query_failure_is_a_json_500_on_both_paths(monkeypatch, query):
+    def boom(q, page=1):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr("beian.lookup.api.public_query_json", boom)
+    monkeypatch.setattr("beian.lookup.api.public_query", boom, raising=False)
+    response = Client(raise_request_exception=False).get(API + "/public/filings?" + query)
+    assert response.status_code == 500
+    assert json.loads(response.content)["code"] == "internal_error"

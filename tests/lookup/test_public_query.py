@@ -262,6 +262,24 @@ def test_pages_follow_next(client):
     }
 
 
+def test_paging_through_contains_matches_shows_each_subject_once_after_renames(client):
+    # Matches of the contains tier, some renamed afterwards: on PostgreSQL a rename moves the row in the heap,
+    # the order its index scan yields. Walking every page must still show every subject exactly once.
+    owner = f.user()
+    subjects = [f.filed_subject(owner, domains_per_site=([f"walk{i}.cn"],)) for i in range(45)]
+    for i, subject in enumerate(subjects):
+        rename(subject, f"测试翻页公司{i:02d}")
+    for subject in subjects[:5]:
+        rename(subject, Subject.objects.get(pk=subject.pk).name + "（更名）")
+    seen, page = [], 1
+    while page:
+        answer = get(client, "翻页", page=page).json()
+        seen += [r["unit_name"] for r in answer["results"]]
+        page = answer["next"]
+    assert len(seen) == 45
+    assert sorted(seen) == sorted(Subject.objects.get(pk=s.pk).name for s in subjects)
+
+
 def test_batch_answers_each_key_and_refuses_over_100(client, filings):
     a = filings["a"]
     body = client.post(

@@ -111,11 +111,12 @@ def public_filings(request):
         return _fallback(request)
     try:
         _limit(request)
-    except Throttled as exc:
+        body = public_query_json(q[:MAX_QUERY], page)
+    except Exception as exc:  # answered as the API answers it: Throttled → 429, anything else → JSON 500
         from beian.web.api import api
 
         return api.on_exception(request, exc)
-    return _json(public_query_json(q[:MAX_QUERY], page), cors=True)
+    return _json(body, cors=True)
 
 
 @router.post(

@@ -58,31 +58,37 @@ WHERE = {
     "domain": "w.id IN (SELECT website_id FROM beian_domain WHERE name = %(key)s AND status = 'active')",
 }
 
-# Names: the prefix tier (byte order, exact name first) and the contains tier (id order), merged and paged in
-# SQL; the page's subjects then joined to their active websites. One more subject than a page is fetched to
+# Names: the prefix tier (byte order, exact name first) and the contains tier (its scan order, see CONTAINS),
+# merged and paged in SQL; the page's subjects then joined to their active websites. One more subject than a page is fetched to
 # tell whether a next page exists; LEFT JOIN keeps a subject without an active website countable.
 NAME = """WITH p AS (
   SELECT id, {name} AS k FROM beian_subject WHERE {name} >= %(q)s AND {name} < %(top)s AND status = 'active'
   ORDER BY k, id LIMIT %(want)s
 ), hits AS (
-  SELECT 0 AS tier, k, id FROM p{contains}
+  SELECT 0 AS tier, k, 0 AS o, id FROM p{contains}
 ), pg AS (
-  SELECT tier, k, id FROM hits ORDER BY tier, k, id LIMIT %(limit)s OFFSET %(offset)s
+  SELECT tier, k, o, id FROM hits ORDER BY tier, k, o, id LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT CASE WHEN w.id IS NOT NULL THEN {object} END, pg.id
 FROM pg JOIN beian_subject s ON s.id = pg.id
 LEFT JOIN beian_website w ON w.subject_id = s.id AND w.status = 'active'
-ORDER BY pg.tier, pg.k, pg.id, w.sequence"""
+ORDER BY pg.tier, pg.k, pg.o, pg.id, w.sequence"""
+# The contains tier is paged in the order its scan yields (``o``): each page takes the first ``want`` matches
+# of the same scan, so page n+1's matches extend page n's. FTS5 yields rowid (= id) order; PostgreSQL's GIN
+# bitmap scan yields heap order, which an update can change: sorting its first ``want`` by id instead would
+# page through a different set each time and skip a renamed subject on every page.
 CONTAINS = {
     "sqlite": """
-  UNION ALL SELECT 1, '', c.id FROM (
+  UNION ALL SELECT 1, '', c.id, c.id FROM (
     SELECT s.id FROM beian_subject_fts f JOIN beian_subject s ON s.id = f.rowid
     WHERE beian_subject_fts MATCH %(term)s AND s.status = 'active' LIMIT %(want)s
   ) c WHERE c.id NOT IN (SELECT id FROM p)""",
     "postgresql": """
-  UNION ALL SELECT 1, '', c.id FROM (
-    SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ {tsquery}
-    AND status = 'active' LIMIT %(want)s
+  UNION ALL SELECT 1, '', c.o, c.id FROM (
+    SELECT id, row_number() OVER () AS o FROM (
+      SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ {tsquery}
+      AND status = 'active' LIMIT %(want)s
+    ) x
   ) c WHERE c.id NOT IN (SELECT id FROM p)""",
 }
 

@@ -460,6 +460,25 @@ def test_idle_connections_are_closed(gate):
         assert client.closed(timeout=3)
 
 
+def test_a_client_that_never_reads_its_answers_is_dropped(gate):
+    # Pipelined requests whose answers are never read: closing waits for them to drain, so the connection
+    # (its socket and its buffered answers) must be aborted after a while, not kept until shutdown.
+    with running(gate, keepalive_timeout=0.3, head_timeout=0.3, tick=0.05) as r:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", r.port))
+        sock.settimeout(1)
+        # until the server stops reading (its write buffer full), or drops us (reset)
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            for _ in range(5000):
+                sock.sendall(get(host="example.com") * 100)
+        deadline = time.monotonic() + 5
+        while r.server.connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not r.server.connections
+        sock.close()
+
+
 def test_an_unfinished_head_times_out_with_408(gate):
     with running(gate, head_timeout=0.3, keepalive_timeout=60, tick=0.05) as r:
         client = r.client()

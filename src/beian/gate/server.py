@@ -167,11 +167,17 @@ class GateServer:
         clock.update()
         now = clock.now
         for conn in list(self.connections):
+            if conn.closed_at is not None:
+                # transport.close() waits for the write buffer to drain, without limit: a client that
+                # pipelined and never reads would keep its socket and its answers until shutdown
+                if now - conn.closed_at > self.head_timeout:
+                    conn.transport.abort()
+                continue
             if conn.in_request:
                 if conn.in_head and now - conn.began > self.head_timeout:
                     conn.fail(408, "请求头未在时限内收完 / request head not received in time")
             elif now - conn.last > self.keepalive_timeout:
-                conn.transport.close()
+                conn.close()
         self._sweeper = asyncio.get_running_loop().call_later(self.tick, self._sweep)
 
     def shutdown(self) -> None:
@@ -183,7 +189,7 @@ class GateServer:
             self.server.close()
         for conn in list(self.connections):
             if not conn.in_request:
-                conn.transport.close()
+                conn.close()
         asyncio.get_running_loop().create_task(self._finish())
 
     async def _finish(self) -> None:
@@ -220,6 +226,7 @@ class GateProtocol(asyncio.Protocol):
         "closing",
         "last",
         "began",
+        "closed_at",
     )
 
     def __init__(self, server: GateServer) -> None:
@@ -235,13 +242,14 @@ class GateProtocol(asyncio.Protocol):
         self.completed = False
         self.closing = False
         self.last = self.began = server.clock.now
+        self.closed_at: float | None = None  # when this side closed: the answers left must drain in time
 
     # -- transport events ------------------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.server.connections.add(self)
         if self.server.stopping:
-            transport.close()
+            self.close()
 
     def connection_lost(self, exc) -> None:
         self.closing = True
@@ -347,8 +355,7 @@ class GateProtocol(asyncio.Protocol):
                 body = b""
             self.transport.write(head + tail + body)
         if not keep_alive:
-            self.closing = True
-            self.transport.close()
+            self.close()
             raise _Stop
 
     # -- closing -----------------------------------------------------------------------------------------
@@ -356,12 +363,17 @@ class GateProtocol(asyncio.Protocol):
         """Answer an error and close (the request stream cannot be trusted after it)."""
         if self.closing:
             return
-        self.closing = True
         self.transport.write(self.server.error(status, message))
-        self.transport.close()
+        self.close()
 
     def close_after_answers(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close once the answers written are sent (the sweep aborts a client that does not read them)."""
         self.closing = True
+        if self.closed_at is None:
+            self.closed_at = self.server.clock.now
         self.transport.close()
 
 

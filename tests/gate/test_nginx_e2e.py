@@ -266,3 +266,20 @@ def test_with_the_gate_down(stack):
         assert stack.nginx.get("lushan-edu.cn")[0] == 500
         assert stack.nginx.get("unfiled-example.cn")[0] == 500
     assert stack.nginx.get("never-asked-before.cn")[0] == 500
+    if stack.config != "beian-gate-lua.conf":
+        return
+    # The gate back without its database: it answers 403 to everything (fail-closed at a cold start) with no
+    # version of a set. That is no decision about a host: the ones decided before keep their last decision.
+    env = {**stack.db.env, "BEIAN_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/unreachable"}
+    argv = [PYTHON, "-m", "beian", "gate", "serve", "--port", str(stack.gate.port)]
+    cold = Process("gate-cold", argv, env, stack.root)
+    try:
+        assert wait_for(
+            lambda: http_get(stack.gate.port, "/check", headers={"X-Original-Host": "a.cn"})[0] == 403, 30
+        )
+        assert served_through_nginx(stack, "lushan-edu.cn")
+        assert served_through_nginx(stack, "lushan-edu.cn")  # and its last decision was not replaced
+        assert not served_through_nginx(stack, "unfiled-example.cn")
+        assert stack.nginx.get("first-seen-now.cn")[0] == 403  # nothing to stand on: the gate's own answer
+    finally:
+        cold.stop()

@@ -70,6 +70,10 @@ def widen(apps, schema_editor):
 
 def narrow(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cur:
+            cur.execute("SELECT coalesce(max(length(name_chars)), 0) FROM beian_subject")
+            if cur.fetchone()[0] > 420:
+                return  # a name folds to more than 0004's column held (e.g. ㍿ → 株式会社): keep text
         schema_editor.execute("ALTER TABLE beian_subject ALTER COLUMN name_chars TYPE varchar(420)")
 
 

@@ -280,6 +280,26 @@ def test_paging_through_contains_matches_shows_each_subject_once_after_renames(c
     assert sorted(seen) == sorted(Subject.objects.get(pk=s.pk).name for s in subjects)
 
 
+@pytest.mark.parametrize("count", [25, 5])  # common enough to be read in id order (PostgreSQL), or not
+def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, count):
+    # 有限 限公 公司 are in most unit names: PostgreSQL reads such a phrase in id order when it is common as a
+    # whole, else through its index; either way exactly the names holding the phrase, each once
+    owner = f.user()
+    holding = []
+    for i in range(count):
+        subject = f.filed_subject(owner, domains_per_site=([f"common{i}.cn"],))
+        rename(subject, f"测试{i:02d}有限公司")
+        holding.append(f"测试{i:02d}有限公司")
+    for i, name in enumerate(["有限责任公司测", "公司有限测试", "有限公测司"]):  # the bigrams, not the phrase
+        rename(f.filed_subject(owner, domains_per_site=([f"near{i}.cn"],)), name)
+    seen, page = [], 1
+    while page:
+        answer = get(client, "有限公司", page=page).json()
+        seen += [r["unit_name"] for r in answer["results"]]
+        page = answer["next"]
+    assert sorted(seen) == sorted(holding)
+
+
 def test_batch_answers_each_key_and_refuses_over_100(client, filings):
     a = filings["a"]
     body = client.post(

@@ -28,13 +28,12 @@ from email.utils import formatdate
 
 import httptools
 
-from beian.gate.app import Gate, Headers, host_of
+from beian.gate.app import PLAIN, Gate, Headers, host_of
 
 log = logging.getLogger("beian.gate")
 
-MAX_HEAD = (
-    64 * 1024
-)  # nginx forwards the client's headers (cookies too) to the auth request: 4 × 8k by default
+# nginx forwards the client's headers (cookies too) to the auth request: 4 × 8k by default
+MAX_HEAD = 64 * 1024
 KEEPALIVE_TIMEOUT = 75.0
 HEAD_TIMEOUT = 10.0
 GRACE = 5.0
@@ -142,8 +141,7 @@ class GateServer:
 
     def error(self, status: int, message: str) -> bytes:
         body = message.encode()
-        headers = [("content-type", "text/plain; charset=utf-8"), ("cache-control", "no-store")]
-        return _head(status, headers, self.clock.date, len(body)) + _CLOSE + b"\r\n" + body
+        return _head(status, PLAIN, self.clock.date, len(body)) + _CLOSE + b"\r\n" + body
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self, host: str, port: int, *, sock: socket.socket | None = None, backlog: int = 2048):
@@ -277,7 +275,7 @@ class GateProtocol(asyncio.Protocol):
             return
         except httptools.HttpParserUpgrade:
             # Upgrade/CONNECT: the gate speaks nothing else. The request was answered; close after it.
-            self.close_after_answers()
+            self.close()
             return
         except httptools.HttpParserError as exc:
             self.fail(400, f"请求格式错误 / bad request: {exc}")
@@ -364,9 +362,6 @@ class GateProtocol(asyncio.Protocol):
         if self.closing:
             return
         self.transport.write(self.server.error(status, message))
-        self.close()
-
-    def close_after_answers(self) -> None:
         self.close()
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema
 from beian.core.errors import Throttled
 from beian.core.http import client_ip
 from beian.lookup import throttle
-from beian.lookup.selectors import MAX_QUERY, public_query, public_query_json
+from beian.lookup.selectors import MAX_QUERY, public_query_json
 from beian.orders.schemas import errors
 
 router = Router(tags=["public query"])
@@ -54,9 +54,7 @@ def _limit(request, cost: float = 1.0) -> None:
         )
 
 
-def _json(body: dict | str, *, cors: bool) -> HttpResponse:
-    if not isinstance(body, str):
-        body = json.dumps(body, ensure_ascii=False)
+def _json(body: str, *, cors: bool) -> HttpResponse:
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     origins = settings.BEIAN_PUBLIC_CORS_ORIGINS
     if cors and origins:
@@ -126,4 +124,9 @@ def public_filings(request):
 )
 def batch(request, body: BatchIn):
     _limit(request, cost=len(body.keys))
-    return _json({key: public_query(key[:MAX_QUERY], 1) for key in body.keys}, cors=False)
+    # each answer is already JSON text: joined, not parsed and written again
+    answers = ",".join(
+        f"{json.dumps(key, ensure_ascii=False)}:{public_query_json(key[:MAX_QUERY], 1)}"
+        for key in dict.fromkeys(body.keys)
+    )
+    return _json("{" + answers + "}", cors=False)

@@ -153,22 +153,12 @@ def detect(q: str) -> Detected:
 # A plain lower-case LDH host name (after an optional http(s):// and before an optional "/"), no "--": IDNA
 # maps it to itself, so its filing name is a public-suffix lookup away, without analyze()'s IDNA 2008/UTS #46
 # work (most of a domain query's cost). Anything else goes through analyze(); tests check that both agree.
-_PLAIN_HOST = re.compile(
-    r"(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?)/?"
-)
-_EXACT_DOTTED = tuple("." + suffix for suffix in domain_rules.EXACT_ONLY_SUFFIXES)
+_URL_OF_HOST = re.compile(r"(?:https?://)?([a-z0-9.-]+)/?")  # a host, or a URL of nothing but a host
 
 
 def _filing_name(q: str) -> str:
-    if q.isascii():
-        m = _PLAIN_HOST.fullmatch(q.lower())
-        if m and "--" not in m[1] and len(m[1]) <= 253:
-            host = m[1]
-            registrable = domain_rules._psl().privatesuffix(host)  # None: unknown TLD or a public suffix
-            if registrable is not None:
-                exact = host in domain_rules.EXACT_ONLY_SUFFIXES or host.endswith(_EXACT_DOTTED)
-                return host if exact else registrable
-    return domain_rules.analyze(q).filing_name
+    m = _URL_OF_HOST.fullmatch(q.lower()) if q.isascii() else None
+    return domain_rules.filing_name(m[1]) if m else domain_rules.analyze(q).filing_name
 
 
 _sql_cache: dict[tuple, str] = {}

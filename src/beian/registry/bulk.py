@@ -150,9 +150,6 @@ _ABBREVIATIONS = {p.abbreviation: p.code for p in provinces.all_provinces()}
 _FAST_SUBJECT = re.compile(rf"([{''.join(_ABBREVIATIONS)}])ICP备([0-9]{{8}}|20[0-9]{{8}})号")
 _FAST_SUFFIX = re.compile(r"-([1-9][0-9]{0,4})([AXK]?)")
 _SERVICE_OF_LETTER = {"": "website", "A": "app", "X": "mini_program", "K": "quick_app"}
-_FAST_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_EXACT = frozenset(domain_rules.EXACT_ONLY_SUFFIXES)
-_EXACT_DOTTED = tuple("." + suffix for suffix in domain_rules.EXACT_ONLY_SUFFIXES)
 _USERNAME = re.compile(r"[\w.@+-]{1,150}")
 _SUBJECT_TEXT = (  # field, max length, required
     ("name", 200, True),
@@ -174,24 +171,13 @@ _WEBSITE_TEXT = (
 
 
 def domain_name(text: str) -> tuple[str, str]:
-    """(A-label, U-label) of the name a filing of ``text`` covers: ``rules.domains.analyze`` with a fast path.
-
-    analyze() costs ~0.3 ms (IDNA 2008 with UTS #46 mapping); a plain lower-case LDH name without ``--``
-    maps to itself under IDNA, so for those only the public-suffix lookup remains (tests check both agree).
-    """
-    if text.__class__ is str and len(text) <= 253 and text.isascii():
-        host = text.lower()
-        if "--" not in host and _FAST_HOST.fullmatch(host):
-            # None for an unknown TLD or a public suffix: analyze() below then says which
-            registrable = domain_rules._psl().privatesuffix(host)
-            if registrable is not None:
-                name = host if host.endswith(_EXACT_DOTTED) or host in _EXACT else registrable
-                return name, name
+    """(A-label, U-label) of the name a filing of ``text`` covers (``rules.domains.filing_name``)."""
     try:
-        info = domain_rules.analyze(text)
+        name = domain_rules.filing_name(text)
     except RulesError as exc:
         raise _invalid(exc.code, exc.message_zh, exc.message_en) from None
-    return info.filing_name, domain_rules.to_unicode(info.filing_name)
+    # an A-label without "xn--" is its own U-label (to_unicode would run the IDNA decoder to say so)
+    return name, (domain_rules.to_unicode(name) if "xn--" in name else name)
 
 
 def _text(data: dict, key: str, max_length: int, required: bool, where: str) -> Any:

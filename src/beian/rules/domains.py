@@ -216,6 +216,26 @@ def analyze(text: str) -> Domain:
     )
 
 
+# A plain lower-case LDH host name: IDNA 2008 with UTS #46 maps it to itself (unless a label holds "--": an
+# A-label or reserved), so its filing name needs only the public-suffix lookup.
+_PLAIN_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def filing_name(text: str) -> str:
+    """``analyze(text).filing_name`` (the A-label a filing of ``text`` is made for), without analyze's IDNA
+    work (about 0.3 ms) when ``text`` is a plain host name; raises what analyze raises."""
+    if len(text) <= 253 and text.isascii():
+        host = text.lower()
+        if "--" not in host and _PLAIN_HOST.fullmatch(host):
+            registrable = _psl().privatesuffix(
+                host
+            )  # None: unknown TLD or a public suffix (analyze says which)
+            if registrable is not None:
+                exact = any(host == s or host.endswith("." + s) for s in EXACT_ONLY_SUFFIXES)
+                return host if exact else registrable
+    return analyze(text).filing_name
+
+
 def to_unicode(ascii_name: str) -> str:
     """The U-label form for display; an A-label that does not decode is shown as it is."""
     try:

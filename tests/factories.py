@@ -37,6 +37,37 @@ def person(n: int = 0) -> dict:
     }
 
 
+def imported_subject(
+    owner,
+    *,
+    sites,
+    name: str | None = None,
+    province_abbr: str = "京",
+    year: str = "2021",
+    password_hash: str | None = None,
+    **subject,
+):
+    """An active subject brought in through filing_import (as MIIT has it), with websites -1..-n made from
+    ``sites`` (filing_import's website dicts without their numbers); ``subject`` overrides subject fields."""
+    n = next(_seq)
+    number = f"{province_abbr}ICP备{year}{n:06d}号"
+    return filing_import(
+        owner=owner,
+        subject={
+            "number": number,
+            "nature": "enterprise",
+            "name": name or f"测试科技有限公司{n}",
+            "certificate_type": "uscc",
+            "certificate_number": uscc(n),
+            "address": "北京市海淀区",
+            **person(n),
+            **subject,
+        },
+        websites=[{"number": f"{number}-{i}", **site} for i, site in enumerate(sites, start=1)],
+        filing_password_hash=password_hash or verification.hash_password(PASSWORD),
+    )
+
+
 def filed_subject(
     owner,
     *,
@@ -47,31 +78,16 @@ def filed_subject(
     served=True,
 ):
     """An active subject as MIIT has it, with websites -1..-n carrying the given domains."""
-    n = next(_seq)
-    number = f"{province_abbr}ICP备{year}{n:06d}号"
-    websites = [
-        {
-            "number": f"{number}-{i}",
-            "name": f"网站{i}",
-            "homepage": f"http://{doms[0]}",
-            "domains": list(doms),
-            "served_here": served,
-        }
+    sites = [
+        {"name": f"网站{i}", "homepage": f"http://{doms[0]}", "domains": list(doms), "served_here": served}
         for i, doms in enumerate(domains_per_site, start=1)
     ]
-    return filing_import(
-        owner=owner,
-        subject={
-            "number": number,
-            "nature": "enterprise",
-            "name": f"测试科技有限公司{n}",
-            "certificate_type": "uscc",
-            "certificate_number": uscc(n),
-            "address": "北京市海淀区",
-            **person(n),
-        },
-        websites=websites,
-        filing_password_hash=verification.hash_password(password),
+    return imported_subject(
+        owner,
+        sites=sites,
+        province_abbr=province_abbr,
+        year=year,
+        password_hash=verification.hash_password(password),
     )
 
 
@@ -124,12 +140,9 @@ def filed_subject_sites(
 
     Each site: {"domains": [...], "served": bool (default True), "responsible_mobile": str (optional)}.
     """
-    n = next(_seq)
-    number = f"{province_abbr}ICP备{year}{n:06d}号"
     websites = []
     for i, site in enumerate(sites, start=1):
         data = {
-            "number": f"{number}-{i}",
             "name": f"网站{i}",
             "homepage": f"http://{site['domains'][0]}",
             "domains": list(site["domains"]),
@@ -138,19 +151,12 @@ def filed_subject_sites(
         if site.get("responsible_mobile"):
             data["responsible_mobile"] = site["responsible_mobile"]
         websites.append(data)
-    return filing_import(
-        owner=owner,
-        subject={
-            "number": number,
-            "nature": "enterprise",
-            "name": f"测试科技有限公司{n}",
-            "certificate_type": "uscc",
-            "certificate_number": uscc(n),
-            "address": "北京市海淀区",
-            **person(n),
-        },
-        websites=websites,
-        filing_password_hash=verification.hash_password(password),
+    return imported_subject(
+        owner,
+        sites=websites,
+        province_abbr=province_abbr,
+        year=year,
+        password_hash=verification.hash_password(password),
     )
 
 

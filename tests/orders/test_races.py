@@ -33,7 +33,6 @@ from beian.orders.models import Order, OrderEvent
 from beian.orders.services import cancellation
 from beian.orders.workflow import Action, move
 from beian.registry.models import Domain, Subject, Website
-from beian.registry.services import filing_import
 from beian.rules import filing_numbers
 from tests import factories as f
 
@@ -102,23 +101,8 @@ def filed(owner, *domains: list[str]) -> Subject:
     if not _hash:
         _hash.append(verification.hash_password(f.PASSWORD))
     n = next(_numbers)
-    number = f"京ICP备2021{n:06d}号"
-    return filing_import(
-        owner=owner,
-        subject={
-            "number": number,
-            "nature": "enterprise",
-            "name": f"竞态公司{n}",
-            "certificate_type": "uscc",
-            "certificate_number": f.uscc(700000 + n),
-            **f.person(n),
-        },
-        websites=[
-            {"number": f"{number}-{i}", "name": f"网站{i}", "domains": list(doms)}
-            for i, doms in enumerate(domains, start=1)
-        ],
-        filing_password_hash=_hash[0],
-    )
+    sites = [{"name": f"网站{i}", "domains": list(doms)} for i, doms in enumerate(domains, start=1)]
+    return f.imported_subject(owner, name=f"竞态公司{n}", sites=sites, password_hash=_hash[0])
 
 
 def new_filing(actor, domain: str, *, province: str = "11") -> Order:

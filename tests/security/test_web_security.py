@@ -22,11 +22,10 @@ from django.test import Client
 from beian.accounts.models import User
 from beian.accounts.services import token_create
 from beian.lookup import throttle as public_throttle
-from beian.orders import services, verification
+from beian.orders import services
 from beian.orders.models import Order
 from beian.orders.workflow import Action, move
 from beian.registry.models import Subject, Website
-from beian.registry.services import filing_import
 from tests import factories as f
 from tests.web.conftest import Page, page_problems, parse
 
@@ -51,31 +50,6 @@ def signed_in(user, **kwargs) -> Client:
 
 def bearer(user) -> Client:
     return Client(headers={"Authorization": f"Bearer {token_create(user=user, name='t')}"})
-
-
-_numbers = iter(range(900001, 999999))
-
-
-def import_subject(owner, *, name: str, sites: list[dict], **subject) -> Subject:
-    """An existing filing brought in through filing_import, with whatever text the provider's data holds."""
-    n = next(_numbers)
-    number = f"京ICP备2019{n:06d}号"
-    return filing_import(
-        owner=owner,
-        subject={
-            "number": number,
-            "nature": "enterprise",
-            "name": name,
-            "certificate_type": "uscc",
-            "certificate_number": f.uscc(n),
-            "address": subject.get("address", "北京市海淀区"),
-            "responsible_name": subject.get("responsible_name", "张三"),
-            "responsible_mobile": "13800138000",
-            "responsible_email": f"xss{n}@example.cn",
-        },
-        websites=[{"number": f"{number}-{i}", **site} for i, site in enumerate(sites, start=1)],
-        filing_password_hash=verification.hash_password(f.PASSWORD),
-    )
 
 
 # --- a world with one of every page ------------------------------------------------------------------
@@ -443,7 +417,7 @@ def xss(people, settings):
     """Subjects, websites, orders and notes whose every free-text field is ``<script>alert(1)</script>``."""
     owner, provider = people["owner"], people["provider"]
     home = f"http://xss-one.cn/?q={XSS}"
-    one = import_subject(
+    one = f.imported_subject(
         owner,
         name=XSS,
         address=XSS,
@@ -456,16 +430,16 @@ def xss(people, settings):
     at_provider = services.change_website_submit(
         actor=owner, website=one.websites.get(sequence=1), changes={"name": "新" + XSS}
     )
-    two = import_subject(owner, name=XSS, sites=[{"name": XSS, "domains": ["xss-two.cn"]}])
+    two = f.imported_subject(owner, name=XSS, sites=[{"name": XSS, "domains": ["xss-two.cn"]}])
     at_bureau = services.cancel_website_submit(
         actor=owner, website=two.websites.get(), password=f.PASSWORD, reason=XSS
     )
-    three = import_subject(owner, name=XSS, sites=[{"name": XSS, "domains": ["xss-three.cn"]}])
+    three = f.imported_subject(owner, name=XSS, sites=[{"name": XSS, "domains": ["xss-three.cn"]}])
     rejected = services.change_website_submit(
         actor=owner, website=three.websites.get(), changes={"name": "改" + XSS}
     )
     move(rejected, Action.PROVIDER_REJECT, actor=provider, note=XSS)
-    shell = import_subject(owner, name=XSS, sites=[])
+    shell = f.imported_subject(owner, name=XSS, sites=[])
     return {
         "one": one,
         "two": two,
@@ -654,7 +628,7 @@ def wildcard_names(people):
     owner = people["owner"]
     names = ["百分之百%科技有限公司", "下划线_科技有限公司", "普通科技有限公司", "另一家网络有限公司"]
     for i, name in enumerate(names):
-        import_subject(owner, name=name, sites=[{"name": "网站", "domains": [f"wild{i}.cn"]}])
+        f.imported_subject(owner, name=name, sites=[{"name": "网站", "domains": [f"wild{i}.cn"]}])
     return names
 
 

@@ -78,17 +78,8 @@ def filed_subject(
     served=True,
 ):
     """An active subject as MIIT has it, with websites -1..-n carrying the given domains."""
-    sites = [
-        {"name": f"网站{i}", "homepage": f"http://{doms[0]}", "domains": list(doms), "served_here": served}
-        for i, doms in enumerate(domains_per_site, start=1)
-    ]
-    return imported_subject(
-        owner,
-        sites=sites,
-        province_abbr=province_abbr,
-        year=year,
-        password_hash=verification.hash_password(password),
-    )
+    sites = [{"domains": doms, "served": served} for doms in domains_per_site]
+    return filed_subject_sites(owner, sites, province_abbr=province_abbr, year=year, password=password)
 
 
 def new_filing_args(*, domain: str, province: str = "11", n: int | None = None) -> dict:

@@ -840,8 +840,11 @@ class WorkflowMachine(RuleBasedStateMachine):
 
 
 EXAMPLES = int(os.environ.get("BEIAN_STATEFUL_EXAMPLES", "25"))
+# Derandomised: the same journeys on every run, so a run's coverage (REACHED below) does not depend on luck
+# (a random run in SMS mode once tried new_filing only once in 194 steps).
 STEPS = hsettings(
     max_examples=EXAMPLES,
+    derandomize=True,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

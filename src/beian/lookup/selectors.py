@@ -19,6 +19,7 @@ from json.encoder import encode_basestring  # the C string encoder behind json.d
 
 from django.db import connection
 
+from beian.lookup.db import fetch
 from beian.registry.search import query_terms, rare_bigrams
 from beian.rules import domains as domain_rules
 from beian.rules import filing_numbers, natures
@@ -207,12 +208,10 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
 def _by_key(kind: str, value: str, page: int) -> tuple[list[str], bool]:
     # A page is PAGE_SIZE websites here (a subject number lists a subject's websites); one more row says
     # whether there is more.
-    with connection.cursor() as cur:
-        cur.execute(
-            _sql(kind, connection.vendor),
-            {"key": value, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE},
-        )
-        rows = cur.fetchall()
+    rows = fetch(
+        _sql(kind, connection.vendor),
+        {"key": value, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE},
+    )
     return [r[0] for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
 
 
@@ -234,9 +233,7 @@ def _by_name(q: str, page: int) -> tuple[list[str], bool]:
             params["rare"] = rare_bigrams(term)
             if not params["rare"]:
                 variant = "common"
-    with connection.cursor() as cur:
-        cur.execute(_sql("name", vendor, variant), params)
-        rows = cur.fetchall()
+    rows = fetch(_sql("name", vendor, variant), params)
     # Rows are websites, a page is PAGE_SIZE subjects: rows of a further subject mean a next page.
     objects: list[str] = []
     subjects, last = 0, None

@@ -56,3 +56,11 @@ def _reset_clock():
     clock.reset()
     yield
     clock.reset()
+
+
+@pytest.fixture
+def client():
+    """Django's test client with the public query's WSGI lane in front, as in `beian serve` (tests/lane_client)."""
+    from tests.lane_client import LaneClient
+
+    return LaneClient()

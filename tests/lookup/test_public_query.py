@@ -205,26 +205,143 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("lang", ["zh-hans", "en"])
-def test_the_lean_path_answers_exactly_as_the_api_operation(client, filings, lang):
-    """GET /api/v1/public/filings is served by a lean view ahead of the ninja operation; whatever the
-    parameters, its answer is the operation's own (status, JSON, 422 error body in the asked language)."""
-    from django.test import RequestFactory
-    from django.utils import translation
+# Answered by the WSGI lane (lookup.lane) without Django's middleware; the rest is handed to Django.
+LANE_CASES = [
+    {"q": "腾讯"},
+    {"q": "腾讯", "page": "2"},
+    {"q": "tgame.net", "page": "50"},
+    {"q": ""},
+    {"q": "腾" * 1000},
+]
+PATH = "/api/v1/public/filings"
 
-    from beian.lookup import api as lookup_api
+
+def assert_same_answer(lane, django):
+    """Status, body and every header alike — but the two LocaleMiddleware adds (Content-Language, and Accept-Language
+    in Vary): the lane's JSON is the same in every language."""
+    assert lane.status_code == django.status_code
+    assert lane.content == django.content
+
+    def headers(response):
+        h = {k: v for k, v in response.headers.items() if k not in ("Content-Language", "Vary")}
+        vary = {v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()} - {
+            "Accept-Language"
+        }
+        return h, vary
+
+    assert headers(lane) == headers(django)
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_the_lane_answers_exactly_as_django(client, filings, lang):
+    """GET /api/v1/public/filings meets the WSGI lane first (as in `beian serve`); whatever the parameters, the
+    answer is the one Django's full stack gives (status, body, headers; the 422 body in the asked language), and
+    the lane really serves the common request."""
+    from django.test import Client
 
     for params in CASES:
-        served = client.get("/api/v1/public/filings", params, HTTP_ACCEPT_LANGUAGE=lang)
-        with translation.override(lang):
-            ninja = lookup_api._fallback(RequestFactory().get("/api/v1/public/filings", params))
-        assert served.status_code == ninja.status_code, params
-        assert served["Content-Type"] == ninja["Content-Type"], params
-        assert json.loads(served.content) == json.loads(ninja.content), params
-    bad = client.get("/api/v1/public/filings", {"q": "x", "page": "0"}, HTTP_ACCEPT_LANGUAGE=lang).json()
+        served = client.get(PATH, params, HTTP_ACCEPT_LANGUAGE=lang)
+        assert served.served_by_lane == (params in LANE_CASES), params
+        assert_same_answer(served, Client().get(PATH, params, HTTP_ACCEPT_LANGUAGE=lang))
+    bad = client.get(PATH, {"q": "x", "page": "0"}, HTTP_ACCEPT_LANGUAGE=lang).json()
     assert bad["code"] == "invalid_input" and bad["fields"] == ["page"]
     assert bad["message"].startswith("Invalid request" if lang == "en" else "请求内容不正确")
-    assert client.post("/api/v1/public/filings", {"q": "x"}).status_code == 405
+    assert client.post(PATH, {"q": "x"}).status_code == 405
+    for raw in (
+        "q=%E8%85%BE+%E8%AE%AF",
+        "q=%FF%FE",
+        "page=2&q=tgame.net",
+        "q=a&x=1",
+        "%71=tgame.net",
+        "q=\xe8",
+    ):
+        served = client.get(f"{PATH}?{raw}")
+        assert_same_answer(served, Client().get(f"{PATH}?{raw}"))
+        assert served.served_by_lane == (
+            raw in ("q=%E8%85%BE+%E8%AE%AF", "q=%FF%FE", "page=2&q=tgame.net")
+        ), raw
+
+
+def test_the_lane_keeps_hsts_redirects_hosts_cors_and_failures_as_django_does(
+    client, settings, filings, monkeypatch
+):
+    from django.test import Client
+
+    from tests.lane_client import LaneClient
+
+    def ask(**extra):  # a fresh client each time: Django's middleware keeps the settings it was loaded with
+        return LaneClient().get(PATH, {"q": "tgame.net"}, **extra)
+
+    https = {"HTTP_X_FORWARDED_PROTO": "https"}
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.BEIAN_PUBLIC_CORS_ORIGINS = ["https://a.example", "https://b.example"]
+    lane = ask(**https)
+    assert lane.served_by_lane and lane["Strict-Transport-Security"] == "max-age=3600"
+    assert lane["Access-Control-Allow-Origin"] == "https://a.example,https://b.example"
+    assert_same_answer(lane, Client().get(PATH, {"q": "tgame.net"}, **https))
+    plain = ask()
+    assert plain.served_by_lane and "Strict-Transport-Security" not in plain
+    assert_same_answer(plain, Client().get(PATH, {"q": "tgame.net"}))
+
+    settings.SECURE_SSL_REDIRECT = True  # plain HTTP: Django's redirect; HTTPS: the lane
+    redirect = ask()
+    assert not redirect.served_by_lane and redirect.status_code == 301
+    assert ask(**https).served_by_lane
+    settings.SECURE_SSL_REDIRECT = False
+
+    for host in ("evil.example", "testserver:8000"):  # Django judges the Host: 400, or allowed with its port
+        answered = ask(HTTP_HOST=host)
+        assert answered.served_by_lane == (host != "evil.example")
+        assert_same_answer(answered, Client().get(PATH, {"q": "tgame.net"}, HTTP_HOST=host))
+    assert ask(HTTP_HOST="evil.example").status_code == 400
+
+    settings.BEIAN_PUBLIC_RATE, settings.BEIAN_PUBLIC_BURST = 0.01, 2
+    assert [ask().served_by_lane for _ in range(2)] == [True, True]
+    throttled = ask(HTTP_ACCEPT_LANGUAGE="en")
+    assert (
+        not throttled.served_by_lane and throttled.status_code == 429 and int(throttled["Retry-After"]) >= 1
+    )
+    assert throttled.json()["message"].startswith("Too many queries")
+    settings.BEIAN_PUBLIC_RATE, settings.BEIAN_PUBLIC_BURST = 10, 100
+    throttle.reset()
+
+    def broken(q):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("beian.lookup.selectors.detect", broken)
+    failed = LaneClient(raise_request_exception=False).get(PATH, {"q": "tgame.net"})
+    assert not failed.served_by_lane and failed.status_code == 500
+    assert failed["Content-Type"].startswith("application/json") and "database" not in failed.content.decode()
+
+
+def test_beian_serve_runs_the_lane_in_front_of_django(filings):
+    """web.wsgi.application, what granian serves, is the lane around Django's handler."""
+    import io
+
+    from beian.web.wsgi import application
+
+    def call(path, query):
+        answered = {}
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": io.StringIO(),
+        }
+        body = b"".join(application(environ, lambda status, headers, exc=None: answered.update(s=status)))
+        return answered["s"], body
+
+    status, body = call(PATH, "q=tgame.net")
+    assert status == "200 OK" and json.loads(body)["results"][0]["domain"] == "tencent-games.cn, tgame.net"
+    assert call("/ping", "")[0] == "200 OK"
 
 
 def test_rebuild_migration_turns_old_rows_into_bigrams(client, filings):
@@ -253,13 +370,10 @@ def test_pages_follow_next(client):
     owner = f.user()
     for i in range(25):
         rename(f.filed_subject(owner, domains_per_site=([f"page{i}.cn"],)), f"分页测试公司{i:02d}")
-    first = get(client, "分页").json()
-    assert len(first["results"]) == 20 and first["next"] == 2
-    second = get(client, "分页", page=2).json()
-    assert len(second["results"]) == 5 and second["next"] is None
-    assert not {r["website_number"] for r in first["results"]} & {
-        r["website_number"] for r in second["results"]
-    }
+    pages = [get(client, "分页", page=n).json() for n in (1, 2, 3)]  # ten subjects a page
+    assert [(len(p["results"]), p["next"]) for p in pages] == [(10, 2), (10, 3), (5, None)]
+    shown = [r["website_number"] for p in pages for r in p["results"]]
+    assert len(set(shown)) == 25
 
 
 def test_paging_through_contains_matches_shows_each_subject_once_after_renames(client):

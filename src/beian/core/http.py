@@ -12,9 +12,14 @@ TRUSTED_PROXIES = {p.strip() for p in os.environ.get("BEIAN_TRUSTED_PROXIES", ""
 
 
 def client_ip(request) -> str:
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    return client_ip_of(request.META)
+
+
+def client_ip_of(meta) -> str:
+    """The client's address from a request's META (or a WSGI environ, which it is)."""
+    remote = meta.get("REMOTE_ADDR", "") or "unknown"
     if remote in TRUSTED_PROXIES:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
         for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
             if hop not in TRUSTED_PROXIES:
                 try:

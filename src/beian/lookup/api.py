@@ -6,7 +6,6 @@ import json
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, Query, Router, Schema
 
 from beian.core.errors import Throttled
@@ -71,50 +70,6 @@ def _json(body: str, *, cors: bool) -> HttpResponse:
 def query(request, q: str = Query(..., max_length=1000), page: int = Query(1, ge=1, le=50)):
     _limit(request)
     return _json(public_query_json(q[:MAX_QUERY], page), cors=True)
-
-
-# The lean path. django-ninja's per-request work (parameter validation into a pydantic model, operation
-# dispatch) costs about as much as a number query itself, so web.urls routes GET /api/v1/public/filings here
-# first. The common request — ``q`` given once, ``page`` absent or a plain number from 1 to 50 — is answered
-# directly, with the same function as the operation above; anything else (a missing or repeated ``q``, a
-# ``page`` out of range or not a plain number, another method) is handed to the ninja operation, which answers
-# exactly as before (its 422 body, its 405). The operation stays the documented one in the OpenAPI schema.
-PAGES = {str(n): n for n in range(1, 51)}
-_ninja_view = None
-
-
-def _fallback(request):
-    global _ninja_view
-    if _ninja_view is None:
-        from django.urls import URLResolver, get_resolver
-
-        # The ninja operation's own view, as the URLconf already holds it (behind this one).
-        api_urls = next(
-            p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and p.namespace == "api"
-        )
-        _ninja_view = next(p for p in api_urls.url_patterns if str(p.pattern) == "public/filings").callback
-    return _ninja_view(request)
-
-
-@csrf_exempt
-def public_filings(request):
-    """GET /api/v1/public/filings, ahead of the ninja operation ``query`` (same answers)."""
-    params = request.GET
-    if request.method != "GET" or len(params.getlist("q")) != 1:
-        return _fallback(request)
-    q = params["q"]
-    pages = params.getlist("page")
-    page = PAGES.get(pages[0]) if len(pages) == 1 else 1 if not pages else None
-    if page is None or len(q) > 1000:
-        return _fallback(request)
-    try:
-        _limit(request)
-        body = public_query_json(q[:MAX_QUERY], page)
-    except Exception as exc:  # answered as the API answers it: Throttled → 429, anything else → JSON 500
-        from beian.web.api import api
-
-        return api.on_exception(request, exc)
-    return _json(body, cors=True)
 
 
 @router.post(

@@ -25,7 +25,7 @@ from beian.rules import domains as domain_rules
 from beian.rules import filing_numbers, natures
 from beian.rules.errors import RulesError
 
-PAGE_SIZE = 20
+PAGE_SIZE = 10
 MAX_PAGE = 50
 MAX_QUERY = 200
 TOP = "\U0010ffff"

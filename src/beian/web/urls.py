@@ -3,7 +3,6 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
 
 from beian.accounts.views import LoginView
-from beian.lookup import api as lookup_api
 from beian.lookup import views as lookup_views
 from beian.offline import views as offline_views
 from beian.orders import views as order_views
@@ -12,10 +11,9 @@ from beian.review import views as review_views
 from beian.web import views
 from beian.web.api import api
 
-# The API first: Django resolves URLs in order, and the public query is the hottest path — its GET answered by
-# a lean view ahead of the API's operation, which it hands anything unusual (see lookup.api).
+# The API first: Django resolves URLs in order. (The public query's common GET does not even reach Django: see
+# lookup.lane, in front of it in web.wsgi.)
 urlpatterns = [
-    path("api/v1/public/filings", lookup_api.public_filings),
     path("api/v1/", api.urls),
     path("", views.home, name="home"),
     path("inspect/", views.inspect, name="inspect"),

@@ -78,6 +78,10 @@ TEMPLATES = [
 ]
 
 
+SQLITE_CACHE_MIB = int(os.environ.get("BEIAN_SQLITE_CACHE_MIB", "64"))  # per connection
+SQLITE_MMAP_MIB = int(os.environ.get("BEIAN_SQLITE_MMAP_MIB", "2048"))  # address space, shared page cache
+
+
 def _database() -> dict:
     db = dj_database_url.parse(config.database_url(), conn_max_age=60, conn_health_checks=True)
     if db["ENGINE"] == "django.db.backends.sqlite3":
@@ -85,7 +89,10 @@ def _database() -> dict:
         db["OPTIONS"] = {
             # WAL lets readers run beside the writer; IMMEDIATE makes a writing transaction take the
             # write lock at BEGIN, so two writers queue on busy_timeout instead of failing on upgrade.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            # A 64 MiB page cache and reads through mmap (SQLite's defaults: 2 MiB, read() into the cache): on
+            # the public query a name page's statement costs a quarter less, more on a national-scale database.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            f"PRAGMA cache_size=-{SQLITE_CACHE_MIB * 1024}; PRAGMA mmap_size={SQLITE_MMAP_MIB * 1024 * 1024};",
             "transaction_mode": "IMMEDIATE",
             "timeout": 10,  # busy timeout, seconds
         }

@@ -462,3 +462,20 @@ def test_no_server_side_prepared_statements_on_postgresql(client, filings):
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cur.fetchone()[0] == 0
+
+
+@pytest.mark.postgres  # SQLite's in-memory test database is never closed
+@pytest.mark.django_db(transaction=True)
+def test_the_lane_closes_a_connection_past_its_age_as_django_would(client):
+    """Outside a test's transaction, as in `beian serve`: after answering, the lane closes a connection past
+    CONN_MAX_AGE (what Django's request_finished does), and the next query opens a fresh one."""
+    import time
+
+    f.filed_subject(f.user(), domains_per_site=(["aged.cn"],))
+    assert client.get(PATH, {"q": "aged.cn"}).served_by_lane
+    assert connection.connection is not None  # kept between requests (CONN_MAX_AGE)
+    connection.close_at = time.monotonic() - 1
+    answer = client.get(PATH, {"q": "aged.cn"})
+    assert answer.served_by_lane and answer.json()["results"][0]["domain"] == "aged.cn"
+    assert connection.connection is None
+    assert client.get(PATH, {"q": "aged.cn"}).json()["results"][0]["domain"] == "aged.cn"

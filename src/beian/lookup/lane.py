@@ -142,7 +142,9 @@ class PublicQueryLane:
         finally:
             # What request_finished does for the one connection used here (close_old_connections): a connection
             # past CONN_MAX_AGE or left unusable is closed; the next request's first query re-checks its health.
-            connection.close_if_unusable_or_obsolete()
+            # Not inside an atomic block (a test's transaction), which Django's test client also leaves open.
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
 
     def _host_allowed(self, environ) -> bool:
         """Django's Host check (HttpRequest.get_host) on the Host it reads (_get_raw_host)."""

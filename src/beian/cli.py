@@ -35,10 +35,30 @@ def _pending_migrations() -> bool:
     return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
+def _restore_deferred_indexes() -> bool:
+    """Indexes a killed first import left dropped (registry.bulk's fast load) come back here too; False (and
+    a warning) when one could not be re-created (say, SQLite stayed locked by an import in progress)."""
+    from beian.registry import bulk
+
+    try:
+        restored = bulk.restore_deferred()
+    except bulk.DeferredRestoreFailed as exc:
+        print(f"警告 / warning: {exc}", file=sys.stderr)
+        return False
+    if restored:
+        print(
+            f"已重建导入时暂缓的 {restored} 个索引 / re-created {restored} indexes an interrupted import had deferred"
+        )
+    return True
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     _django()
     from django.core.management import call_command
 
+    # first: a migration may alter an index that a killed import left dropped (recorded for this schema)
+    if not _restore_deferred_indexes():
+        return 1
     call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
     print("数据库已是最新 / database is up to date")
     return 0
@@ -63,6 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    _restore_deferred_indexes()
     if _pending_migrations():
         print("正在迁移数据库 / migrating the database …", flush=True)
         call_command("migrate", interactive=False, verbosity=0)

@@ -281,10 +281,17 @@ def cmd_import(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             raise
+        except bulk.DeferredRestoreFailed as exc:
+            raise CommandFailed(str(exc)) from None
         except bulk.CheckpointMismatch as exc:
             raise CommandFailed(
                 f"{exc}：请去掉 --resume 重新导入（重复导入是幂等的）/ import again without --resume (re-import is idempotent)"
             ) from None
+    if summary.restored:
+        print(
+            f"已重建上次中断的导入暂缓的 {summary.restored} 个索引 / re-created {summary.restored} indexes "
+            "an interrupted import had deferred"
+        )
     if summary.resumed_after:
         print(f"从第 {summary.resumed_after + 1} 行继续 / resumed after line {summary.resumed_after}")
     print(

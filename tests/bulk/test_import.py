@@ -341,3 +341,22 @@ def test_export_then_import_into_an_empty_database_reproduces_the_registry(tmp_p
     bulk.export_jsonl(again)
     assert again.getvalue() == exported  # byte for byte
     assert_consistent()
+
+
+class Username(str):
+    """A str subclass: marshal cannot write it, pickle can."""
+
+
+def test_a_batch_parsed_in_a_worker_arrives_as_it_was_made(tmp_path, monkeypatch, frozen_clock):
+    """The rows a parse worker sends (marshal) or, holding a value marshal cannot write, pickles instead."""
+    import pickle
+
+    path = write_synth(tmp_path / "s.jsonl", 60, seed=61)
+    batch = list(enumerate(path.read_bytes().splitlines(keepends=True), start=1))
+    for owner in (bulk.DEFAULT_OWNER, Username("import")):
+        monkeypatch.setattr(bulk, "DEFAULT_OWNER", owner)
+        lines = batch + [(61, json.dumps(line(1), ensure_ascii=False).encode())]  # no owner: the default
+        made = bulk.prepare_batch(lines, connection.vendor)
+        packed = pickle.loads(pickle.dumps(bulk._prepare_packed(lines, connection.vendor)))
+        assert (packed[1] is None) == (owner.__class__ is not str)
+        assert bulk._unpack(packed) == made and len(made.subjects) == 61

@@ -394,10 +394,23 @@ def test_paging_through_contains_matches_shows_each_subject_once_after_renames(c
     assert sorted(seen) == sorted(Subject.objects.get(pk=s.pk).name for s in subjects)
 
 
-@pytest.mark.parametrize("count", [25, 5])  # common enough to be read in id order (PostgreSQL), or not
-def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, count):
-    # 有限 限公 公司 are in most unit names: PostgreSQL reads such a phrase in id order when it is common as a
-    # whole, else through its index; either way exactly the names holding the phrase, each once
+@pytest.mark.parametrize(  # PostgreSQL's plans ("phrase" needs an uncommon bigram), and the one it judges
+    "plan",
+    [
+        pytest.param("ordered", marks=pytest.mark.postgres),
+        pytest.param("all", marks=pytest.mark.postgres),
+        None,
+    ],
+)
+@pytest.mark.parametrize("count", [25, 5])
+def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, count, plan, monkeypatch):
+    # 有限 限公 公司 are in most unit names: PostgreSQL reads a phrase in id order or through its index, as its
+    # sample of names judges cheaper (plan None); whichever plan runs, exactly the names holding the phrase, each once
+    from beian.lookup import selectors
+
+    if plan:
+        monkeypatch.setattr(selectors, "_pg_phrase_plan", lambda term: plan)
+    monkeypatch.setattr(selectors, "_sample", None)  # judged on this test's names
     owner = f.user()
     holding = []
     for i in range(count):
@@ -412,6 +425,29 @@ def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, c
         seen += [r["unit_name"] for r in answer["results"]]
         page = answer["next"]
     assert sorted(seen) == sorted(holding)
+
+
+@pytest.mark.postgres
+def test_postgresql_reads_a_phrase_common_as_a_whole_in_id_order_and_a_rare_one_through_the_index(
+    monkeypatch,
+):
+    """The plan follows the sample: a phrase most names hold is read in id order (it stops after a page), a
+    phrase no sampled name holds goes to the index, whose posting lists are then short."""
+    from beian.lookup import selectors
+    from beian.registry.search import query_terms
+
+    owner = f.user()
+    for i in range(30):
+        rename(f.filed_subject(owner, domains_per_site=([f"plan{i}.cn"],)), f"测试{i:02d}餐饮管理有限公司")
+    rename(f.filed_subject(owner, domains_per_site=(["rare.cn"],)), "独一无二科技有限公司")
+    monkeypatch.setattr(selectors, "_sample", None)
+    phrase = {
+        q: query_terms(q, "postgresql")[1] for q in ("餐饮管理", "独一无二", "科技有限公司", "没有这个")
+    }
+    assert selectors._pg_phrase_plan(phrase["餐饮管理"]) == "ordered"
+    assert selectors._pg_phrase_plan(phrase["独一无二"]) == "phrase"
+    assert selectors._pg_phrase_plan(phrase["没有这个"]) == "phrase"
+    assert selectors._name_sample() is selectors._sample  # kept between queries
 
 
 def test_batch_answers_each_key_and_refuses_over_100(client, filings):
@@ -455,7 +491,8 @@ def test_query_page_shows_results_and_form_link(client, filings):
 @pytest.mark.postgres
 def test_no_server_side_prepared_statements_on_postgresql(client, filings):
     """The generic-plan trap: once psycopg prepares a statement, a parameterised text search can switch to a
-    sequential scan. beian never lets it prepare (prepare_threshold None), however often a query runs."""
+    sequential scan. Name statements are never prepared (number and domain statements are: lookup.db), and the
+    connection's prepare_threshold stays None, however often a query runs."""
     for _ in range(10):
         assert get(client, "腾讯").status_code == 200
     assert connection.connection.prepare_threshold is None

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from json.encoder import encode_basestring  # the C string encoder behind json.dumps
 
 from django.db import connection
 
 from beian.lookup.db import fetch
-from beian.registry.search import query_terms, rare_bigrams
+from beian.registry.search import COMMON_BIGRAMS, query_terms, rare_bigrams
 from beian.rules import domains as domain_rules
 from beian.rules import filing_numbers, natures
 from beian.rules.errors import RulesError
@@ -65,7 +66,7 @@ WHERE = {
 NAME = """WITH p AS (
   SELECT id, {name} AS k FROM beian_subject WHERE {name} >= %(q)s AND {name} < %(top)s AND status = 'active'
   ORDER BY k, id LIMIT %(want)s
-){freq}, hits AS (
+), hits AS (
   SELECT 0 AS tier, k, 0 AS o, id FROM p{contains}
 ), pg AS (
   SELECT tier, k, o, id FROM hits ORDER BY tier, k, o, id LIMIT %(limit)s OFFSET %(offset)s
@@ -105,26 +106,89 @@ PG_PHRASE = """
       AND strpos(name_chars, %(term)s) > 0 AND status = 'active' LIMIT %(want)s
     ) x
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
-# A phrase of common bigrams only: read in id order from the primary key, which stops after ``want`` matches,
-# when it is common as a whole (the first 5,000 active subjects hold a page of it: above 0.4 %); otherwise (公司有限)
-# the GIN scan of all its bigrams. The choice depends on the phrase alone, so every page takes the same branch.
-PG_COMMON_PHRASE = """
+# A phrase that is common as a whole (餐饮管, 管理有限责任, 科技): read in id order from the primary key, which stops
+# after ``want`` matches — where a GIN bitmap scan first reads whole posting lists of tens of thousands of rows
+# (20-60 ms at 3,000,000 subjects). Which of the two costs less is judged per phrase from a sample of the names
+# (``_pg_phrase_plan``).
+PG_ORDERED = """
   UNION ALL SELECT 1, '', c.id, c.id FROM (
     SELECT id FROM beian_subject WHERE status = 'active' AND strpos(name_chars, %(term)s) > 0
     ORDER BY id LIMIT %(want)s
-  ) c WHERE (SELECT common FROM freq) AND c.id NOT IN (SELECT id FROM p)
-  UNION ALL SELECT 1, '', c.o, c.id FROM (
-    SELECT id, row_number() OVER () AS o FROM (
-      SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ phraseto_tsquery('simple', %(term)s)
-      AND status = 'active' LIMIT %(want)s
-    ) x
-  ) c WHERE NOT (SELECT common FROM freq) AND c.id NOT IN (SELECT id FROM p)"""
-PG_FREQ = """, freq AS (
-  SELECT count(*) >= 21 AS common FROM (
-    SELECT 1 FROM (SELECT name_chars FROM beian_subject WHERE status = 'active' ORDER BY id LIMIT 5000) w
-    WHERE strpos(w.name_chars, %(term)s) > 0 LIMIT 21
-  ) f
-)"""
+  ) c WHERE c.id NOT IN (SELECT id FROM p)"""
+SAMPLE_SIZE = 5000  # names in the sample the PostgreSQL phrase plan is judged on
+SAMPLE_TTL = 600.0  # seconds before the sample is read again
+ORDERED_ROW_COST = 2  # a row read in id order and checked costs about two GIN posting-list items (measured: 1.3-5)
+MIN_SAMPLE_HITS = 3  # fewer matches in the sample say too little about how far an id-order scan would read
+
+
+@dataclass(frozen=True)
+class _Sample:
+    names: list[str]  # name_chars of the active subjects sampled
+    postings: dict[str, list[int]]  # bigram → positions in ``names``
+    active: float  # active subjects in the table, about
+    taken_at: float
+
+
+_sample: _Sample | None = None
+
+
+def _name_sample() -> _Sample:
+    """A sample of the active subjects' indexed names, read again every SAMPLE_TTL seconds. It only steers the
+    choice of plan; the answer is the same whichever plan runs."""
+    global _sample
+    now = time.monotonic()
+    sample = _sample
+    if sample is not None and now - sample.taken_at < SAMPLE_TTL:
+        return sample
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'beian_subject'::regclass")
+        total = cur.fetchone()[0]
+        if total < 4 * SAMPLE_SIZE:  # small, or never analysed: count it (bounded), read it all if small
+            cur.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM beian_subject LIMIT %s) x", [4 * SAMPLE_SIZE + 1]
+            )
+            total = cur.fetchone()[0]
+        if total <= 4 * SAMPLE_SIZE:
+            cur.execute("SELECT name_chars, status FROM beian_subject")
+        else:  # pages picked by a fixed seed: every worker judges a phrase alike (its pages stay the same)
+            percent = min(100.0, 100.0 * SAMPLE_SIZE / total)
+            cur.execute(
+                "SELECT name_chars, status FROM beian_subject TABLESAMPLE SYSTEM (%s) REPEATABLE (7)",
+                [percent],
+            )
+        rows = cur.fetchall()
+    names = [n for n, status in rows if status == "active"]
+    postings: dict[str, list[int]] = {}
+    for i, n in enumerate(names):
+        for token in n.split():
+            postings.setdefault(token, []).append(i)
+    active = total * len(names) / len(rows) if rows else 0.0
+    _sample = sample = _Sample(names, postings, active, now)
+    return sample
+
+
+def _pg_phrase_plan(term: str) -> str:
+    """How PostgreSQL looks for a phrase of bigrams (``term``): "ordered" (id order, stops after a page of
+    matches), "phrase" (GIN on its uncommon bigrams, each row checked for the phrase) or "all" (GIN on all its
+    bigrams, when every one is common). The cheaper by the sample's estimate; it depends on the phrase and the
+    sample only, not on the page, so every page of a query takes the same plan (the contains tier's order)."""
+    bigrams = term.split()
+    rare = [b for b in bigrams if b not in COMMON_BIGRAMS]
+    by_index = "phrase" if rare else "all"
+    sample = _name_sample()
+    n = len(sample.names)
+    looked_up = rare or bigrams
+    counts = [len(sample.postings.get(b, ())) for b in looked_up]
+    shortest = min(counts) if n else 0
+    if not shortest:
+        return by_index  # not in the sample: the index's lists are short
+    positions = sample.postings[looked_up[counts.index(shortest)]]
+    hits = sum(term in sample.names[i] for i in positions)
+    if hits < MIN_SAMPLE_HITS:
+        return by_index
+    rows_in_order = (PAGE_SIZE + 1) * n / hits  # rows read until a first page of matches, about
+    index_items = shortest * sample.active / n  # the shortest posting list the index reads, about
+    return "ordered" if rows_in_order * ORDERED_ROW_COST <= index_items else by_index
 
 
 @dataclass(frozen=True)
@@ -183,22 +247,20 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
         obj = OBJECT[vendor].replace("{natures}", _natures_sql())
         if kind == "name":
             pg = vendor == "postgresql"
-            contains, freq = "", ""
+            contains = ""
             if pg and variant == "phrase":
                 contains = PG_PHRASE
-            elif pg and variant == "common":
-                contains, freq = PG_COMMON_PHRASE, PG_FREQ
+            elif pg and variant == "ordered":
+                contains = PG_ORDERED
             elif variant:
                 contains = CONTAINS[vendor]
                 if pg:
                     tsquery = {
-                        "phrase": "phraseto_tsquery('simple', %(term)s)",
+                        "all": "phraseto_tsquery('simple', %(term)s)",
                         "prefix": "to_tsquery('simple', quote_literal(%(term)s) || ':*')",
                     }[variant]
                     contains = contains.replace("{tsquery}", tsquery)
-            sql = NAME.format(
-                name='name COLLATE "C"' if pg else "name", freq=freq, contains=contains, object=obj
-            )
+            sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains, object=obj)
         else:
             sql = BY_KEY.format(object=obj, where=WHERE[kind])
         _sql_cache[key] = sql
@@ -230,9 +292,9 @@ def _by_name(q: str, page: int) -> tuple[list[str], bool]:
     if variant:
         params["term"] = term
         if vendor == "postgresql" and variant == "phrase":
-            params["rare"] = rare_bigrams(term)
-            if not params["rare"]:
-                variant = "common"
+            variant = _pg_phrase_plan(term)
+            if variant == "phrase":
+                params["rare"] = rare_bigrams(term)
     rows = fetch(_sql("name", vendor, variant), params)
     # Rows are websites, a page is PAGE_SIZE subjects: rows of a further subject mean a next page.
     objects: list[str] = []

@@ -140,6 +140,11 @@ def main() -> int:
         "emptied): no synth, no import; the issue's scale takes half an hour to import per backend",
     )
     ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        help="`beian serve --threads` (default: its own, 1 on SQLite and 2 on PostgreSQL)",
+    )
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
     args = ap.parse_args()
@@ -204,7 +209,8 @@ def main() -> int:
         queries = sample_queries(env, args.queries, 11)
         port = free_port()
         server = subprocess.Popen(
-            ["taskset", "-c", "0", PY, "-m", "beian", "serve", "--port", str(port)],
+            ["taskset", "-c", "0", PY, "-m", "beian", "serve", "--port", str(port)]
+            + (["--threads", str(args.threads)] if args.threads else []),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -233,8 +239,10 @@ def main() -> int:
         baseline = rows[0][1]["rps"]
         targets = {"number": 10, "domain": 10, "name (3+ characters)": 10, "name (2 characters)": 20}
         print()
+        threads = args.threads or (2 if args.backend == "postgresql" else 1)
         print(
-            f"## Public query: {args.subjects:,} subjects on {args.backend}; wrk -t1 -d{args.duration}s, 1 worker"
+            f"## Public query: {args.subjects:,} subjects on {args.backend}; wrk -t1 -d{args.duration}s, "
+            f"1 worker, {threads} thread(s)"
         )
         print(
             f"machine: {os.cpu_count()} CPU, {Path('/proc/cpuinfo').read_text().split('model name')[1].split(':')[1].splitlines()[0].strip()}"

@@ -516,3 +516,12 @@ def test_the_lane_closes_a_connection_past_its_age_as_django_would(client):
     assert answer.served_by_lane and answer.json()["results"][0]["domain"] == "aged.cn"
     assert connection.connection is None
     assert client.get(PATH, {"q": "aged.cn"}).json()["results"][0]["domain"] == "aged.cn"
+
+
+def test_a_phrase_is_found_whole_not_as_its_bigrams_scattered(client):
+    """The index is asked for a phrase's uncommon bigrams; a name holding them apart is not a match."""
+    owner = f.user()
+    rename(f.filed_subject(owner, domains_per_site=(["whole.cn"],)), "深圳腾讯音乐娱乐科技有限公司")
+    rename(f.filed_subject(owner, domains_per_site=(["apart.cn"],)), "讯音工作室与音乐乐娱公司")
+    assert names(client, "讯音乐娱") == ["深圳腾讯音乐娱乐科技有限公司"]
+    assert names(client, "音乐娱乐科技") == ["深圳腾讯音乐娱乐科技有限公司"]

@@ -64,3 +64,15 @@ def client():
     from tests.lane_client import LaneClient
 
     return LaneClient()
+
+
+@pytest.fixture
+def sites(tmp_path):
+    """Sites of real `beian` processes, each with its own database, dropped afterwards (tests/security/crashkit)."""
+    from tests.security.crashkit import Sites
+
+    made = Sites(tmp_path)
+    try:
+        yield made
+    finally:
+        made.drop()

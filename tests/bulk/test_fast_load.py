@@ -52,8 +52,9 @@ class Killed(BaseException):
     """SIGKILL cannot be caught: an exception nothing handles, with the clean-up it would skip disabled."""
 
 
-def killed_after_batch(monkeypatch, n: int):
-    """An on_batch that kills the import after its n-th committed batch, before anything restores."""
+def import_killed_after_batch(monkeypatch, path, n: int) -> None:
+    """Import ``path`` (batches of 100) and kill it after its n-th committed batch, before anything restores;
+    the next process (the caller) then has the clean-up again."""
     monkeypatch.setattr(bulk._FastLoad, "end", lambda self: None)  # a killed process runs no clean-up
     seen = []
 
@@ -62,7 +63,9 @@ def killed_after_batch(monkeypatch, n: int):
         if len(seen) == n:
             raise Killed
 
-    return on_batch
+    with pytest.raises(Killed):
+        bulk.import_jsonl(path, batch_size=100, on_batch=on_batch)
+    monkeypatch.setattr(bulk._FastLoad, "end", END)
 
 
 def test_first_load_defers_indexes_and_puts_back_the_same_schema(tmp_path, frozen_clock):
@@ -103,9 +106,7 @@ def test_import_into_a_registry_with_subjects_keeps_its_indexes(tmp_path):
 def test_killed_fast_load_is_restored_by_the_resume(tmp_path, monkeypatch, frozen_clock):
     path = write_synth(tmp_path / "s.jsonl", 400, seed=53)
     before = schema()
-    with pytest.raises(Killed):
-        bulk.import_jsonl(path, batch_size=100, on_batch=killed_after_batch(monkeypatch, 2))
-    monkeypatch.setattr(bulk._FastLoad, "end", END)  # the next process
+    import_killed_after_batch(monkeypatch, path, 2)
     assert Subject.objects.count() == 200
     left = recorded()
     assert left and {name for name, _ in before - schema()} == left  # the record says what is missing
@@ -126,13 +127,7 @@ def test_killed_fast_load_is_restored_by_the_resume(tmp_path, monkeypatch, froze
 
 def test_a_later_import_restores_and_restoring_twice_is_harmless(tmp_path, monkeypatch):
     before = schema()
-    with pytest.raises(Killed):
-        bulk.import_jsonl(
-            write_synth(tmp_path / "s.jsonl", 300, seed=54),
-            batch_size=100,
-            on_batch=killed_after_batch(monkeypatch, 1),
-        )
-    monkeypatch.setattr(bulk._FastLoad, "end", END)  # the next process
+    import_killed_after_batch(monkeypatch, write_synth(tmp_path / "s.jsonl", 300, seed=54), 1)
     assert recorded()
     later = bulk.import_jsonl(write_lines(tmp_path / "other.jsonl", [line(1)]))  # another file, no --resume
     assert later.restored > 0 and later.inserted == 1
@@ -181,13 +176,7 @@ def test_a_file_repeating_its_subjects_ends_the_fast_load_early(tmp_path, frozen
 
 
 def test_a_deferred_object_that_cannot_be_restored_stops_the_import(tmp_path, monkeypatch):
-    with pytest.raises(Killed):
-        bulk.import_jsonl(
-            write_synth(tmp_path / "s.jsonl", 200, seed=55),
-            batch_size=100,
-            on_batch=killed_after_batch(monkeypatch, 1),
-        )
-    monkeypatch.setattr(bulk._FastLoad, "end", END)  # the next process
+    import_killed_after_batch(monkeypatch, write_synth(tmp_path / "s.jsonl", 200, seed=55), 1)
     with connection.cursor() as cur:  # a definition that no longer applies (say, a column renamed since)
         cur.execute(
             f"INSERT INTO {bulk.DEFERRED_TABLE} (name, kind, table_name, ddl) VALUES "

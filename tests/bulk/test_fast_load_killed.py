@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import signal
 
-import pytest
-
-from tests.security.crashkit import Site, Sites, wait_until
+from tests.security.crashkit import Site, wait_until
 
 DEFERRED = "beian_import_deferred"
 TABLES = "('beian_subject', 'beian_website', 'beian_domain', 'beian_feed')"
@@ -35,15 +33,6 @@ def checkpoint_line(source) -> int:
         return json.loads(source.with_name(source.name + ".checkpoint").read_text("utf-8"))["line"]
     except (FileNotFoundError, ValueError, KeyError):
         return 0
-
-
-@pytest.fixture
-def sites(tmp_path):
-    made = Sites(tmp_path)
-    try:
-        yield made
-    finally:
-        made.drop()
 
 
 def killed_fast_load(sites, tmp_path):

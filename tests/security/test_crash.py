@@ -34,7 +34,6 @@ import pytest
 from tests.gate.processes import PYTHON, REPO
 from tests.security.crashkit import (
     Service,
-    Sites,
     SmsGateway,
     Stream,
     delivered,
@@ -46,15 +45,6 @@ from tests.security.crashkit import (
 
 SEED = int(os.environ.get("BEIAN_CRASH_SEED", "20240917"))
 ROUNDS = 4
-
-
-@pytest.fixture
-def sites(tmp_path):
-    made = Sites(tmp_path)
-    try:
-        yield made
-    finally:
-        made.drop()
 
 
 @pytest.fixture

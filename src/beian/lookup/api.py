@@ -40,10 +40,13 @@ class BatchIn(Schema):
     keys: list[str] = Field(..., min_length=1, max_length=100)
 
 
+def wait_for(ip: str, cost: float = 1.0) -> float:
+    """Take ``cost`` queries from the address's allowance: 0, or the seconds to wait (the lane asks too)."""
+    return throttle.take(ip, rate=settings.BEIAN_PUBLIC_RATE, burst=settings.BEIAN_PUBLIC_BURST, cost=cost)
+
+
 def _limit(request, cost: float = 1.0) -> None:
-    wait = throttle.take(
-        client_ip(request), rate=settings.BEIAN_PUBLIC_RATE, burst=settings.BEIAN_PUBLIC_BURST, cost=cost
-    )
+    wait = wait_for(client_ip(request), cost)
     if wait:
         raise Throttled(
             "throttled",
@@ -53,7 +56,8 @@ def _limit(request, cost: float = 1.0) -> None:
         )
 
 
-def _json(body: str, *, cors: bool) -> HttpResponse:
+def json_response(body: str, *, cors: bool) -> HttpResponse:
+    """The public query's JSON answer, with the CORS headers the settings allow (``cors``: for GET)."""
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     origins = settings.BEIAN_PUBLIC_CORS_ORIGINS
     if cors and origins:
@@ -69,7 +73,7 @@ def _json(body: str, *, cors: bool) -> HttpResponse:
 )
 def query(request, q: str = Query(..., max_length=1000), page: int = Query(1, ge=1, le=50)):
     _limit(request)
-    return _json(public_query_json(q[:MAX_QUERY], page), cors=True)
+    return json_response(public_query_json(q[:MAX_QUERY], page), cors=True)
 
 
 @router.post(
@@ -84,4 +88,4 @@ def batch(request, body: BatchIn):
         f"{json.dumps(key, ensure_ascii=False)}:{public_query_json(key[:MAX_QUERY], 1)}"
         for key in dict.fromkeys(body.keys)
     )
-    return _json("{" + answers + "}", cors=False)
+    return json_response("{" + answers + "}", cors=False)

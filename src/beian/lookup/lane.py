@@ -19,6 +19,7 @@ not vary with Accept-Language: the JSON is the same in every language.
 
 from __future__ import annotations
 
+import io
 import logging
 from urllib.parse import unquote_plus
 
@@ -28,7 +29,7 @@ from django.db import connection
 from django.http.request import split_domain_port, validate_host
 
 from beian.core.http import client_ip_of
-from beian.lookup import throttle
+from beian.lookup.api import json_response, wait_for
 from beian.lookup.selectors import MAX_QUERY, public_query_json
 
 PATH = "/api/v1/public/filings"
@@ -38,33 +39,25 @@ log = logging.getLogger(__name__)
 
 
 def public_headers(*, secure: bool) -> list[tuple[str, str]]:
-    """What the middleware adds to the public query's JSON answer (SecurityMiddleware, XFrameOptionsMiddleware,
-    web.middleware's CSP), from the same settings."""
-    from beian.web.middleware import CSP
+    """The headers of the public query's JSON answer, as the API operation and the middleware make them: the
+    operation's response (content type, CORS) passed through the response phase of the middleware that add
+    headers to it (web.middleware's CSP, XFrameOptionsMiddleware, SecurityMiddleware), in Django's order."""
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.middleware.clickjacking import XFrameOptionsMiddleware
+    from django.middleware.security import SecurityMiddleware
 
-    headers = [("Content-Type", "application/json; charset=utf-8")]
-    if settings.SECURE_HSTS_SECONDS and secure:
-        sts = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        sts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
-        sts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
-        headers.append(("Strict-Transport-Security", sts))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append(("X-Content-Type-Options", "nosniff"))
-    policy = settings.SECURE_REFERRER_POLICY
-    if policy:
-        policy = (
-            ",".join(v.strip() for v in policy.split(",")) if isinstance(policy, str) else ",".join(policy)
-        )
-        headers.append(("Referrer-Policy", policy))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
-    headers.append(("Content-Security-Policy", CSP))
-    origins = settings.BEIAN_PUBLIC_CORS_ORIGINS
-    if origins:
-        headers.append(("Access-Control-Allow-Origin", "*" if "*" in origins else ",".join(origins)))
-        headers.append(("Vary", "Origin"))
-    return headers
+    from beian.web.middleware import SecurityHeadersMiddleware
+
+    scheme, port = ("https", "443") if secure else ("http", "80")
+    request = WSGIRequest(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": PATH, "SERVER_NAME": "lane", "SERVER_PORT": port,
+         "wsgi.url_scheme": scheme, "wsgi.input": io.BytesIO()}
+    )  # fmt: skip
+    response = json_response("", cors=True)
+    response = SecurityHeadersMiddleware(lambda request: response)(request)
+    response = XFrameOptionsMiddleware(lambda request: response).process_response(request, response)
+    response = SecurityMiddleware(lambda request: response).process_response(request, response)
+    return [(k, v) for k, v in response.items() if k != "Content-Length"]
 
 
 def _params(query_string: str) -> tuple[str, int] | None:
@@ -128,9 +121,7 @@ class PublicQueryLane:
             return None  # Django's redirect to https
         if settings.DISALLOWED_USER_AGENTS or settings.PREPEND_WWW:
             return None  # CommonMiddleware's refusal or redirect
-        if throttle.take(
-            client_ip_of(environ), rate=settings.BEIAN_PUBLIC_RATE, burst=settings.BEIAN_PUBLIC_BURST
-        ):
+        if wait_for(client_ip_of(environ)):
             return None  # throttled: Django answers the 429 (taking again takes nothing: the bucket is short)
         try:
             return public_query_json(params[0][:MAX_QUERY], params[1]).encode()

@@ -81,6 +81,23 @@ def test_number_domain_and_url_are_detected(client, filings):
         assert [r["website_number"] for r in body["results"]] == [a.number + "-2"], q
 
 
+def test_a_number_in_folded_digit_forms_is_still_a_number(client, filings):
+    """Fullwidth, mathematical and circled digits fold to ASCII ones (NFKC) as the parser reads them: such a
+    number is looked up as a number, not searched as a name."""
+    a = filings["a"]
+    digits = "".join(c for c in a.number if c.isdigit())
+    forms = {
+        "fullwidth": "".join(chr(0xFF10 + int(c)) for c in digits),
+        "math bold": "".join(chr(0x1D7CE + int(c)) for c in digits),
+    }
+    for label, folded in forms.items():
+        q = a.number.replace(digits, folded)
+        body = get(client, q).json()
+        assert body["query"]["detected"] == "filing_number", label
+        assert [r["website_number"] for r in body["results"]] == [a.number + "-1", a.number + "-2"], label
+    assert get(client, "腾讯音乐").json()["query"]["detected"] == "name"
+
+
 def test_fields_are_exactly_what_miit_shows_and_nothing_private(client, filings):
     a = filings["a"]
     response = get(client, a.number)

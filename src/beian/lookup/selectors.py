@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from json.encoder import encode_basestring  # the C string encoder behind json.dumps
 
@@ -211,15 +212,22 @@ class Detected:
     number: filing_numbers.FilingNumber | None = None
 
 
+# Every filing number and licence holds ASCII digits once NFKC-folded, as the parser reads it (fullwidth ３,
+# circled ③ and the like fold to them): a query without any, most names, skips the parser, whose failure costs
+# about 10 µs (a tenth of a name page's statement at 3,000,000 subjects).
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
 def detect(q: str) -> Detected:
     q = (q or "").strip()[:MAX_QUERY]
     if not q:
         return Detected("empty", "")
-    try:
-        number = filing_numbers.parse(q)
-        return Detected("filing_number", number.canonical, number)
-    except RulesError:
-        pass
+    if _ASCII_DIGIT.search(unicodedata.normalize("NFKC", q)):
+        try:
+            number = filing_numbers.parse(q)
+            return Detected("filing_number", number.canonical, number)
+        except RulesError:
+            pass
     if "." in q or "。" in q or "://" in q:
         try:
             return Detected("domain", _filing_name(q))

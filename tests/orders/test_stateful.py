@@ -24,7 +24,7 @@ import re
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from hypothesis import HealthCheck, note
 from hypothesis import settings as hsettings
@@ -37,6 +37,7 @@ from beian.audit.services import audit_verify
 from beian.core import clock
 from beian.core.errors import ServiceError
 from beian.gate.services import served_set_from_feed
+from beian.lookup import answers
 from beian.notify.models import OutboxMessage
 from beian.offline.services import offline_register, shells_force_cancel, shells_of_province
 from beian.orders import jobs, services, verification
@@ -832,6 +833,12 @@ class WorkflowMachine(RuleBasedStateMachine):
     @invariant()
     def feed_replays_to_served_set(self) -> None:
         assert served_set_from_feed() == served_in_db()
+
+    @invariant()
+    def public_answers_match_the_registry(self) -> None:
+        """SQLite's stored public-query answers (lookup.answers) equal what the live tables give."""
+        if connection.vendor == "sqlite":
+            assert answers.mismatches() == []
 
     @invariant()
     def audit_chain_intact(self) -> None:

@@ -37,11 +37,14 @@ TOP = "\U0010ffff"
 # building and re-serialising some 200 values in Python — on a page of names that was most of a request's
 # work. The domains of a website are aggregated in the same statement, in id order; approved_at is shown as
 # its date in UTC; a subject's nature by its Chinese name (``{natures}``, from rules.natures).
+# SQLite: a website's active domains, in id order (``{domains}``; ``lookup.answers`` stores objects built with
+# another form of it).
+SQLITE_DOMAINS = """coalesce((SELECT group_concat(unicode, ', ') FROM (SELECT d.unicode FROM beian_domain d
+    WHERE d.website_id = w.id AND d.status = 'active' ORDER BY d.id)), '')"""
 OBJECT = {
     "sqlite": """json_object('unit_name', s.name, 'nature', {natures}, 'subject_number', s.number,
   'website_number', w.number, 'website_name', w.name, 'homepage', w.homepage,
-  'domain', coalesce((SELECT group_concat(unicode, ', ') FROM (SELECT d.unicode FROM beian_domain d
-    WHERE d.website_id = w.id AND d.status = 'active' ORDER BY d.id)), ''),
+  'domain', {domains},
   'approved_at', substr(w.approved_at, 1, 10), 'content_type', coalesce(nullif(w.content_type, ''), '无'),
   'limit_access', CASE WHEN w.limit_access THEN json('true') ELSE json('false') END)""",
     "postgresql": """json_build_object('unit_name', s.name, 'nature', {natures}, 'subject_number', s.number,
@@ -62,8 +65,8 @@ WHERE = {
 }
 
 # Names: the prefix tier (byte order, exact name first) and the contains tier (its scan order, see CONTAINS),
-# merged and paged in SQL; the page's subjects then joined to their active websites. One more subject than a page is fetched to
-# tell whether a next page exists; LEFT JOIN keeps a subject without an active website countable.
+# merged and paged in SQL; the page's subjects then joined to their answers (NAME_ROWS). One more subject than a page is
+# fetched to tell whether a next page exists; LEFT JOIN keeps a subject without an active website countable.
 NAME = """WITH p AS (
   SELECT id, {name} AS k FROM beian_subject WHERE {name} >= %(q)s AND {name} < %(top)s AND status = 'active'
   ORDER BY k, id LIMIT %(want)s
@@ -72,10 +75,17 @@ NAME = """WITH p AS (
 ), pg AS (
   SELECT tier, k, o, id FROM hits ORDER BY tier, k, o, id LIMIT %(limit)s OFFSET %(offset)s
 )
-SELECT CASE WHEN w.id IS NOT NULL THEN {object} END, pg.id
+{rows}"""
+# The page's rows: on SQLite each subject's stored answer (``lookup.answers``: its websites' objects, joined), on
+# PostgreSQL the objects built here, a row a website.
+NAME_ROWS = {
+    "sqlite": """SELECT a.objects, pg.id FROM pg LEFT JOIN beian_subject_answer a ON a.subject_id = pg.id
+ORDER BY pg.tier, pg.k, pg.o, pg.id""",
+    "postgresql": """SELECT CASE WHEN w.id IS NOT NULL THEN {object} END, pg.id
 FROM pg JOIN beian_subject s ON s.id = pg.id
 LEFT JOIN beian_website w ON w.subject_id = s.id AND w.status = 'active'
-ORDER BY pg.tier, pg.k, pg.o, pg.id, w.sequence"""
+ORDER BY pg.tier, pg.k, pg.o, pg.id, w.sequence""",
+}
 # The contains tier is paged in the order its scan yields (``o``): each page takes the first ``want`` matches
 # of the same scan, so page n+1's matches extend page n's. FTS5 yields rowid (= id) order; PostgreSQL's GIN
 # bitmap scan yields heap order, which an update can change: sorting its first ``want`` by id instead would
@@ -250,12 +260,17 @@ def _filing_name(q: str) -> str:
 _sql_cache: dict[tuple, str] = {}
 
 
-def _natures_sql() -> str:
+def natures_sql() -> str:
     def literal(text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
 
     whens = " ".join(f"WHEN {literal(code)} THEN {literal(n.name)}" for code, n in natures.natures().items())
     return f"CASE s.nature {whens} ELSE s.nature END"
+
+
+def object_sql(vendor: str, domains: str = SQLITE_DOMAINS) -> str:
+    """A website's answer object as SQL over ``s`` (its subject) and ``w``."""
+    return OBJECT[vendor].replace("{natures}", natures_sql()).replace("{domains}", domains)
 
 
 def _sql(kind: str, vendor: str, variant: str = "") -> str:
@@ -265,7 +280,7 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
     key = (kind, vendor, variant)
     sql = _sql_cache.get(key)
     if sql is None:
-        obj = OBJECT[vendor].replace("{natures}", _natures_sql())
+        obj = object_sql(vendor)
         if kind == "name":
             pg = vendor == "postgresql"
             contains = ""
@@ -283,7 +298,8 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
                         "prefix": "to_tsquery('simple', quote_literal(%(term)s) || ':*')",
                     }[variant]
                     contains = contains.replace("{tsquery}", tsquery)
-            sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains, object=obj)
+            rows = NAME_ROWS[vendor].replace("{object}", obj)
+            sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains, rows=rows)
         else:
             sql = BY_KEY.format(object=obj, where=WHERE[kind])
         _sql_cache[key] = sql

@@ -86,6 +86,7 @@ from beian.core import clock
 from beian.core.models import Counter, raise_counter
 from beian.gate.models import FeedAction, FeedEntry
 from beian.gate.services import feed_append
+from beian.lookup import answers
 from beian.registry.choices import HELD_DOMAIN_STATES, LIVE_SUBJECT_STATES, DomainStatus
 from beian.registry.choices import SubjectStatus as SS
 from beian.registry.choices import WebsiteStatus as WS
@@ -1046,13 +1047,15 @@ class _Batch:
                 domains.append((site_id[d[0]], *d[1:]))
             for name, k in all_served[p.served0 : p.served0 + p.served]:
                 served.append((name, site_id[k]))
-        if connection.vendor == "sqlite" and len(subjects) >= FTS_BULK_MIN:
-            with _fts_trigger_suspended(subject_ids):
+        # SQLite: the public query's stored answers of the batch in one statement (lookup.answers)
+        with answers.suspended_for_insert([w[0] for w in websites]):
+            if connection.vendor == "sqlite" and len(subjects) >= FTS_BULK_MIN:
+                with _fts_trigger_suspended(subject_ids):
+                    _write_rows(Subject._meta.db_table, SUBJECT_COLUMNS, subjects)
+            else:
                 _write_rows(Subject._meta.db_table, SUBJECT_COLUMNS, subjects)
-        else:
-            _write_rows(Subject._meta.db_table, SUBJECT_COLUMNS, subjects)
-        _write_rows(Website._meta.db_table, WEBSITE_COLUMNS, websites)
-        _write_rows(Domain._meta.db_table, DOMAIN_COLUMNS, domains)
+            _write_rows(Website._meta.db_table, WEBSITE_COLUMNS, websites)
+            _write_rows(Domain._meta.db_table, DOMAIN_COLUMNS, domains)
         if served:
             first = _allocate("feed", len(served))
             at = _time_text(connection.vendor)(now)

@@ -104,7 +104,8 @@ def triggers() -> dict[str, str]:
     for suffix, (event, when, subject) in spec.items():
         body = f"DELETE FROM {TABLE} WHERE subject_id = old.id;" if subject is None else _refresh(subject)
         name = PREFIX + suffix
-        out[name] = f"CREATE TRIGGER {name} {event} FOR EACH ROW {when} BEGIN {body} END".replace("  ", " ")
+        head = " ".join(filter(None, (f"CREATE TRIGGER {name} {event} FOR EACH ROW", when)))
+        out[name] = f"{head} BEGIN {body} END"
     return out
 
 

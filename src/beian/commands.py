@@ -35,14 +35,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_ERROR
 
 
+NAME_INDEX_EVERY = 24 * 3600.0  # seconds between merges of the SQLite name index (registry.search)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     _django()
     from django.db import close_old_connections
 
     from beian.notify.services import outbox_deliver_due
     from beian.orders.jobs import expire_untouched_orders, return_expired_codes
+    from beian.registry.search import optimize_name_index
 
-    last_jobs = 0.0
+    last_jobs = last_optimize = -NAME_INDEX_EVERY
     print("beian worker: delivering the outbox, expiring orders", flush=True)
     while True:
         close_old_connections()
@@ -51,6 +55,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
             expire_untouched_orders()
             return_expired_codes()
             last_jobs = time.monotonic()
+        if time.monotonic() - last_optimize >= NAME_INDEX_EVERY:
+            optimize_name_index()  # the writes of a day left segments in SQLite's name index
+            last_optimize = time.monotonic()
         if args.once:
             print(f"sent {sent}, failed attempts {failed}")
             return 0

@@ -44,3 +44,14 @@ def test_the_worker_merges_it_when_it_starts(capsys):
     assert segments() > 1
     assert main(["worker", "--once"]) == 0
     assert segments() == 1
+
+
+def test_an_import_leaves_one_segment(tmp_path):
+    from beian.lookup import synth
+    from beian.registry import bulk
+
+    path = tmp_path / "synth.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        synth.write(out, 300, 5)
+    assert bulk.import_jsonl(path, batch_size=50).inserted == 300
+    assert segments() == 1

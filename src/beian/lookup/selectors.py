@@ -5,8 +5,8 @@ that a cancellation took effect.
 
 Name search ranks names starting with the query first (the exact name is the first of them), then names
 containing it. Every query is one SQL statement — the websites, their subjects and their domains (aggregated
-in the same statement) — because on this hot path each statement costs about as much as the database work
-behind it. A name query's two tiers are index-limited in that statement: the name index for the prefix, the
+in the same statement; on SQLite a name page reads each subject's stored answer, ``lookup.answers``) — because
+on this hot path each statement costs about as much as the database work behind it. A name query's two tiers are index-limited in that statement: the name index for the prefix, the
 bigram index for the contains part (FTS5 on SQLite, full-text GIN on PostgreSQL — see ``registry.search``).
 """
 
@@ -32,15 +32,15 @@ MAX_PAGE = 50
 MAX_QUERY = 200
 TOP = "\U0010ffff"
 
+# SQLite: a website's active domains, in id order (``{domains}``; ``lookup.answers`` stores objects built with
+# another form of it).
+SQLITE_DOMAINS = """coalesce((SELECT group_concat(unicode, ', ') FROM (SELECT d.unicode FROM beian_domain d
+    WHERE d.website_id = w.id AND d.status = 'active' ORDER BY d.id)), '')"""
 # Each answer row is built as a JSON object by the database itself (SQLite's JSON functions, PostgreSQL's
 # json_build_object): the hot path then joins the page's objects into the response without converting,
 # building and re-serialising some 200 values in Python — on a page of names that was most of a request's
 # work. The domains of a website are aggregated in the same statement, in id order; approved_at is shown as
 # its date in UTC; a subject's nature by its Chinese name (``{natures}``, from rules.natures).
-# SQLite: a website's active domains, in id order (``{domains}``; ``lookup.answers`` stores objects built with
-# another form of it).
-SQLITE_DOMAINS = """coalesce((SELECT group_concat(unicode, ', ') FROM (SELECT d.unicode FROM beian_domain d
-    WHERE d.website_id = w.id AND d.status = 'active' ORDER BY d.id)), '')"""
 OBJECT = {
     "sqlite": """json_object('unit_name', s.name, 'nature', {natures}, 'subject_number', s.number,
   'website_number', w.number, 'website_name', w.name, 'homepage', w.homepage,

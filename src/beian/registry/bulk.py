@@ -58,6 +58,7 @@ websites and their active or released domains; pending orders' reservations are 
 
 from __future__ import annotations
 
+import base64
 import collections
 import datetime as dt
 import gc
@@ -78,6 +79,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 from zoneinfo import ZoneInfo
 
+import orjson
 from django.db import DatabaseError, connection, transaction
 
 from beian.accounts.models import User
@@ -91,7 +93,7 @@ from beian.registry.choices import HELD_DOMAIN_STATES, LIVE_SUBJECT_STATES, Doma
 from beian.registry.choices import SubjectStatus as SS
 from beian.registry.choices import WebsiteStatus as WS
 from beian.registry.models import Domain, Subject, Website
-from beian.registry.search import spaced
+from beian.registry.search import optimize_name_index, spaced
 from beian.rules import domains as domain_rules
 from beian.rules import filing_numbers, natures, provinces
 from beian.rules.errors import RulesError
@@ -178,6 +180,7 @@ _SUBJECT_TEXT = (  # field, max length, required
     ("responsible_certificate_type", 60, False),
     ("responsible_certificate_number", 64, False),
 )
+_WEBSITE_FLAGS = ("served_here", "limit_access", "is_shell")
 _WEBSITE_TEXT = (
     ("name", 200, True),
     ("homepage", 300, False),
@@ -191,11 +194,11 @@ _WEBSITE_TEXT = (
 def domain_name(text: str) -> tuple[str, str]:
     """(A-label, U-label) of the name a filing of ``text`` covers (``rules.domains.filing_name``)."""
     try:
-        name = domain_rules.filing_name(text)
+        name, uname = domain_rules.filing_name_and_unicode(text)
     except RulesError as exc:
         raise _invalid(exc.code, exc.message_zh, exc.message_en) from None
     # an A-label without "xn--" is its own U-label (to_unicode would run the IDNA decoder to say so)
-    return name, (domain_rules.to_unicode(name) if "xn--" in name else name)
+    return name, (uname if "xn--" in name else name)
 
 
 def _text(data: dict, key: str, max_length: int, required: bool, where: str) -> Any:
@@ -311,12 +314,32 @@ def _website_number(text: Any, subject_number: str) -> tuple[str, int, str]:
     return number.canonical, number.website_sequence, str(number.service_type or "website")
 
 
-def parse_line(raw: bytes | str, line: int) -> SubjectRec:
-    """Check one line and normalise it; raise :class:`LineInvalid` with the reason."""
+def _json_loads(raw: bytes | str) -> Any:
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _invalid("bad_json", f"不是有效的 JSON（{exc}）", f"Not valid JSON ({exc})") from None
+
+
+def parse_line(raw: bytes | str, line: int) -> SubjectRec:
+    """Check one line and normalise it; raise :class:`LineInvalid` with the reason.
+
+    Read with orjson (3x faster than the json module: a fifth of the parse), judged as the json module reads
+    it: what orjson refuses (NaN, Infinity, a lone surrogate, another encoding) is read again with json, whose
+    words the error then carries; and orjson reads an integer beyond 64 bits as a float where json keeps an int,
+    which no accepted field can hold but a refusal may quote, so a refused line is judged again on json's
+    reading."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _parse_data(_json_loads(raw), line)
+    try:
+        return _parse_data(data, line)
+    except LineInvalid:
+        return _parse_data(_json_loads(raw), line)
+
+
+def _parse_data(data: Any, line: int) -> SubjectRec:
     if data.__class__ is not dict:
         raise _invalid(
             "bad_json", "每行应为一个 JSON 对象（一个主体）", "Each line must be a JSON object (one subject)"
@@ -366,9 +389,11 @@ def parse_line(raw: bytes | str, line: int) -> SubjectRec:
             when = _when(data, key, "", nullable=nullable)
             if when is not _MISSING:
                 values[key] = when
-    shell = _bool(data, "is_shell", "")
-    if shell is not _MISSING:
+    shell = data.get("is_shell")
+    if shell is True or shell is False:
         values["is_shell"] = shell
+    elif shell is not None:
+        _bool(data, "is_shell", "")  # raises: neither true, false nor null
     password = data.get("filing_password_hash")
     if password is not None:
         if (
@@ -449,10 +474,12 @@ def _parse_website(site: Any, subject_number: str, subject_status: str) -> Websi
             f"The subject is cancelled, so website {number} must be cancelled too",
         )
     values["status"] = status
-    for key in ("served_here", "limit_access", "is_shell"):
-        flag = _bool(site, key, where)
-        if flag is not _MISSING:
+    for key in _WEBSITE_FLAGS:
+        flag = site.get(key)
+        if flag is True or flag is False:
             values[key] = flag
+        elif flag is not None:
+            _bool(site, key, where)  # raises: neither true, false nor null
     if status == W_CANCELLED and values.get("served_here"):
         raise _invalid(
             "cancelled_served",
@@ -872,9 +899,13 @@ def _owner_ids(usernames: Iterable[str], now: dt.datetime) -> tuple[dict[str, in
     found = dict(_select_in("SELECT username, id FROM beian_user WHERE username {IN}", wanted))
     missing = [u for u in wanted if u not in found]
     rows = []
-    for username, pk in zip(missing, _reserve_ids(User._meta.db_table, len(missing)), strict=True):
-        # "!" + random marks an unusable password (django.contrib.auth.hashers.UNUSABLE_PASSWORD_PREFIX)
-        password = "!" + secrets.token_urlsafe(30)
+    # "!" + random marks an unusable password (django.contrib.auth.hashers.UNUSABLE_PASSWORD_PREFIX): each is
+    # secrets.token_urlsafe(30), 40 characters, cut from one draw (30 bytes are 40 base64 characters exactly)
+    randoms = base64.urlsafe_b64encode(secrets.token_bytes(30 * len(missing))).decode("ascii")
+    for i, (username, pk) in enumerate(
+        zip(missing, _reserve_ids(User._meta.db_table, len(missing)), strict=True)
+    ):
+        password = "!" + randoms[40 * i : 40 * i + 40]
         rows.append((pk, password, False, username, "", "", "", False, True, now, "applicant", "", ""))
         found[username] = pk
     _insert_rows(User._meta.db_table, USER_COLUMNS, rows)
@@ -1613,7 +1644,7 @@ def _read_batches(
         raws.append(raw)
         if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]  # a UTF-8 byte order mark
-        if raw.strip():
+        if raw and not raw.isspace():  # as raw.strip() but without copying the line
             batch.append((line, raw))
         if len(batch) >= batch_size:
             tail = _keep_tail(tail, raws)
@@ -1826,6 +1857,8 @@ def import_jsonl(
         # public query through the partial status indexes with bitmap ANDs, at 3-90 ms a query (measured).
         with connection.cursor() as cur:
             cur.execute("ANALYZE beian_subject, beian_website, beian_domain")
+    if summary.inserted + summary.updated:
+        optimize_name_index()  # SQLite: the batches' segments of the name index merged into one
     summary.elapsed = time.perf_counter() - started
     return summary
 

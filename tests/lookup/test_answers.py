@@ -1,4 +1,4 @@
-"""SQLite's stored answers (lookup.answers): after any write — the ORM, raw SQL, a whole workflow, an import's
+"""The stored answers (lookup.answers): after any write — the ORM, raw SQL, a whole workflow, an import's
 batches, a first load with deferred indexes — a name query answers what the live tables say."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from beian.registry.models import Domain, Subject, Website
 from beian.registry.search import spaced
 from tests import factories as f
 
-pytestmark = [pytest.mark.django_db, pytest.mark.sqlite_only]
+pytestmark = pytest.mark.django_db
 
 
 class RolledBack(Exception):
@@ -96,15 +96,17 @@ def test_ensure_rebuilds_when_the_triggers_are_not_this_codes():
     owner = f.user()
     a = f.filed_subject(owner, domains_per_site=(["delta-one.cn"],))
     assert answers.ensure() is False  # current: nothing to do
+    pg = connection.vendor == "postgresql"
     with connection.cursor() as cur:
-        cur.execute(f"DROP TRIGGER {answers.PREFIX}w_au")
+        cur.execute(
+            "DROP TRIGGER beian_answer_w ON beian_website" if pg else f"DROP TRIGGER {answers.PREFIX}w_au"
+        )
         cur.execute(f"DELETE FROM {answers.TABLE}")
     assert answers.mismatches() == [a.pk]
     assert answers.ensure() is True
     assert answers.mismatches() == []
-    with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'beian_answer%'")
-        assert cur.fetchone()[0] == len(answers.triggers())
+    Website.objects.filter(subject=a).update(name="改名之后")  # the dropped trigger is back
+    assert stored(a)[0]["website_name"] == "改名之后"
 
 
 def synth_lines(tmp_path, subjects: int, seed: int):
@@ -140,3 +142,15 @@ def test_an_import_writes_the_answers_of_its_batches(tmp_path):
     summary = bulk.import_jsonl(second, batch_size=50)
     assert summary.failed == 0
     assert answers.mismatches() == []
+
+
+@pytest.mark.postgres
+def test_a_truncate_empties_the_answers_on_postgresql():
+    """Django's flush and an operator's TRUNCATE fire no row trigger: a statement trigger rebuilds the rows."""
+    owner = f.user()
+    a = f.filed_subject(owner, domains_per_site=(["epsilon-one.cn"],))
+    assert stored(a)
+    with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks may precede a TRUNCATE
+        cur.execute("TRUNCATE beian_subject CASCADE")
+    assert stored(a) == [] and answers.mismatches() == []

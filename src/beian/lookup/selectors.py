@@ -5,7 +5,7 @@ that a cancellation took effect.
 
 Name search ranks names starting with the query first (the exact name is the first of them), then names
 containing it. Every query is one SQL statement — the websites, their subjects and their domains (aggregated
-in the same statement; on SQLite a name page reads each subject's stored answer, ``lookup.answers``) — because
+in the same statement; a name page reads each subject's stored answer, ``lookup.answers``) — because
 on this hot path each statement costs about as much as the database work behind it. A name query's two tiers are index-limited in that statement: the name index for the prefix, the
 bigram index for the contains part (FTS5 on SQLite, full-text GIN on PostgreSQL — see ``registry.search``).
 """
@@ -32,10 +32,14 @@ MAX_PAGE = 50
 MAX_QUERY = 200
 TOP = "\U0010ffff"
 
-# SQLite: a website's active domains, in id order (``{domains}``; ``lookup.answers`` stores objects built with
+# A website's active domains, in id order (``{domains}`` below; ``lookup.answers`` stores objects built with
 # another form of it).
-SQLITE_DOMAINS = """coalesce((SELECT group_concat(unicode, ', ') FROM (SELECT d.unicode FROM beian_domain d
-    WHERE d.website_id = w.id AND d.status = 'active' ORDER BY d.id)), '')"""
+DOMAINS = {
+    "sqlite": """coalesce((SELECT group_concat(unicode, ', ') FROM (SELECT d.unicode FROM beian_domain d
+    WHERE d.website_id = w.id AND d.status = 'active' ORDER BY d.id)), '')""",
+    "postgresql": """coalesce((SELECT string_agg(d.unicode, ', ' ORDER BY d.id) FROM beian_domain d
+    WHERE d.website_id = w.id AND d.status = 'active'), '')""",
+}
 # Each answer row is built as a JSON object by the database itself (SQLite's JSON functions, PostgreSQL's
 # json_build_object): the hot path then joins the page's objects into the response without converting,
 # building and re-serialising some 200 values in Python — on a page of names that was most of a request's
@@ -49,8 +53,7 @@ OBJECT = {
   'limit_access', CASE WHEN w.limit_access THEN json('true') ELSE json('false') END)""",
     "postgresql": """json_build_object('unit_name', s.name, 'nature', {natures}, 'subject_number', s.number,
   'website_number', w.number, 'website_name', w.name, 'homepage', w.homepage,
-  'domain', coalesce((SELECT string_agg(d.unicode, ', ' ORDER BY d.id) FROM beian_domain d
-    WHERE d.website_id = w.id AND d.status = 'active'), ''),
+  'domain', {domains},
   'approved_at', to_char(w.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
   'content_type', coalesce(nullif(w.content_type, ''), '无'), 'limit_access', w.limit_access)::text""",
 }
@@ -65,8 +68,9 @@ WHERE = {
 }
 
 # Names: the prefix tier (byte order, exact name first) and the contains tier (its scan order, see CONTAINS),
-# merged and paged in SQL; the page's subjects then joined to their answers (NAME_ROWS). One more subject than a page is
-# fetched to tell whether a next page exists; LEFT JOIN keeps a subject without an active website countable.
+# merged and paged in SQL; the page's subjects then joined to their stored answers (``lookup.answers``: each active
+# subject's websites' objects, joined). One more subject than a page is fetched to tell whether a next page exists;
+# LEFT JOIN keeps a subject without an active website countable.
 NAME = """WITH p AS (
   SELECT id, {name} AS k FROM beian_subject WHERE {name} >= %(q)s AND {name} < %(top)s AND status = 'active'
   ORDER BY k, id LIMIT %(want)s
@@ -75,17 +79,8 @@ NAME = """WITH p AS (
 ), pg AS (
   SELECT tier, k, o, id FROM hits ORDER BY tier, k, o, id LIMIT %(limit)s OFFSET %(offset)s
 )
-{rows}"""
-# The page's rows: on SQLite each subject's stored answer (``lookup.answers``: its websites' objects, joined), on
-# PostgreSQL the objects built here, a row a website.
-NAME_ROWS = {
-    "sqlite": """SELECT a.objects, pg.id FROM pg LEFT JOIN beian_subject_answer a ON a.subject_id = pg.id
-ORDER BY pg.tier, pg.k, pg.o, pg.id""",
-    "postgresql": """SELECT CASE WHEN w.id IS NOT NULL THEN {object} END, pg.id
-FROM pg JOIN beian_subject s ON s.id = pg.id
-LEFT JOIN beian_website w ON w.subject_id = s.id AND w.status = 'active'
-ORDER BY pg.tier, pg.k, pg.o, pg.id, w.sequence""",
-}
+SELECT a.objects, pg.id FROM pg LEFT JOIN beian_subject_answer a ON a.subject_id = pg.id
+ORDER BY pg.tier, pg.k, pg.o, pg.id"""
 # The contains tier is paged in the order its scan yields (``o``): each page takes the first ``want`` matches
 # of the same scan, so page n+1's matches extend page n's. FTS5 yields rowid (= id) order; PostgreSQL's GIN
 # bitmap scan yields heap order, which an update can change: sorting its first ``want`` by id instead would
@@ -268,9 +263,10 @@ def natures_sql() -> str:
     return f"CASE s.nature {whens} ELSE s.nature END"
 
 
-def object_sql(vendor: str, domains: str = SQLITE_DOMAINS) -> str:
-    """A website's answer object as SQL over ``s`` (its subject) and ``w``."""
-    return OBJECT[vendor].replace("{natures}", natures_sql()).replace("{domains}", domains)
+def object_sql(vendor: str, domains: str | None = None) -> str:
+    """A website's answer object as SQL over ``s`` (its subject) and ``w``; ``domains``: another form of
+    DOMAINS."""
+    return OBJECT[vendor].replace("{natures}", natures_sql()).replace("{domains}", domains or DOMAINS[vendor])
 
 
 def _sql(kind: str, vendor: str, variant: str = "") -> str:
@@ -280,7 +276,6 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
     key = (kind, vendor, variant)
     sql = _sql_cache.get(key)
     if sql is None:
-        obj = object_sql(vendor)
         if kind == "name":
             pg = vendor == "postgresql"
             contains = ""
@@ -298,10 +293,9 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
                         "prefix": "to_tsquery('simple', quote_literal(%(term)s) || ':*')",
                     }[variant]
                     contains = contains.replace("{tsquery}", tsquery)
-            rows = NAME_ROWS[vendor].replace("{object}", obj)
-            sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains, rows=rows)
+            sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains)
         else:
-            sql = BY_KEY.format(object=obj, where=WHERE[kind])
+            sql = BY_KEY.format(object=object_sql(vendor), where=WHERE[kind])
         _sql_cache[key] = sql
     return sql
 

@@ -189,3 +189,21 @@ def test_a_deferred_object_that_cannot_be_restored_stops_the_import(tmp_path, mo
     assert recorded() == {"broken_idx"}  # the others are back; the broken one stays on record
     with connection.cursor() as cur:
         cur.execute(f"DELETE FROM {bulk.DEFERRED_TABLE}")
+
+
+@pytest.mark.postgres
+def test_a_postgresql_load_gathers_statistics_as_it_grows(tmp_path):
+    """Planned without statistics, a first load's own checks read whole index ranges for every chunk: the load
+    analyses its tables after batches 1, 4, 16… (reltuples is -1 until a table is first analysed)."""
+    path = write_synth(tmp_path / "synth.jsonl", 250)
+    seen: list[float] = []
+
+    def after_batch(_bytes, _lines, _result):
+        with connection.cursor() as cur:
+            cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'beian_subject'::regclass")
+            seen.append(cur.fetchone()[0])
+
+    summary = bulk.import_jsonl(path, batch_size=50, on_batch=after_batch)
+    assert summary.inserted == 250 and summary.batches == 5
+    assert seen[0] == -1  # the first batch's callback comes before its ANALYZE
+    assert seen[1] == 50 and seen[3] == 50 and seen[4] == 200  # analysed after batches 1 and 4

@@ -70,7 +70,7 @@ def _refresh(subject: str) -> str:
 _WEBSITE_COLUMNS = (
     "subject_id, sequence, number, name, homepage, approved_at, content_type, limit_access, status"
 )
-_OF_WEBSITE = "(SELECT subject_id FROM beian_website WHERE id = {}.website_id)"
+_OF_WEBSITE = "(SELECT subject_id FROM beian_website WHERE id = {}.website_id)"  # a domain's subject
 
 
 def triggers() -> dict[str, str]:
@@ -153,14 +153,16 @@ def suspended_for_insert(website_ids: list[int]):
     transaction-local setting ``beian.answers_off`` is on."""
     pg = connection.vendor == "postgresql"
     with connection.cursor() as cur:
-        if not website_ids:
-            stored = {}
-        elif pg:
+        stored: dict[str, str] = {}  # SQLite: the triggers to re-create
+        if website_ids and pg:
             cur.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE])
-            stored = {"on": ""} if cur.fetchone()[0] else {}
-        else:
+            present = cur.fetchone()[0]
+        elif website_ids:
             stored = _stored(cur)
-        if not stored:
+            present = bool(stored)
+        else:
+            present = False
+        if not present:  # no stored answers in this schema, or nothing inserted
             yield
             return
         cur.execute("SELECT coalesce(max(id), 0) FROM beian_domain")
@@ -222,13 +224,16 @@ def _pg_batch_select() -> str:
     return _pg_select("w.id BETWEEN %(lo)s AND %(hi)s", domains)
 
 
+def _pg_rebuild_all() -> str:
+    return f"DELETE FROM {TABLE}; INSERT INTO {TABLE} (subject_id, objects) {_pg_select('true')};"
+
+
 def _pg_functions() -> dict[str, str]:
     """The functions' bodies (``pg_proc.prosrc``) by name."""
     refresh = (
         f"DELETE FROM {TABLE} WHERE subject_id = sid; "
         f"INSERT INTO {TABLE} (subject_id, objects) {_pg_select('s.id = sid')};"
     )
-    of_site = "(SELECT subject_id FROM beian_website WHERE id = {}.website_id)"
     trigger = f"""
 BEGIN
   IF current_setting('{PG_OFF}', true) = 'on' THEN RETURN NULL; END IF;
@@ -240,9 +245,9 @@ BEGIN
       PERFORM {PG_REFRESH}(NEW.subject_id);
     END IF;
   ELSE
-    IF TG_OP <> 'INSERT' THEN PERFORM {PG_REFRESH}({of_site.format("OLD")}); END IF;
+    IF TG_OP <> 'INSERT' THEN PERFORM {PG_REFRESH}({_OF_WEBSITE.format("OLD")}); END IF;
     IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.website_id IS DISTINCT FROM OLD.website_id) THEN
-      PERFORM {PG_REFRESH}({of_site.format("NEW")});
+      PERFORM {PG_REFRESH}({_OF_WEBSITE.format("NEW")});
     END IF;
   END IF;
   RETURN NULL;
@@ -250,8 +255,7 @@ END
 """
     truncated = f"""
 BEGIN
-  DELETE FROM {TABLE};
-  INSERT INTO {TABLE} (subject_id, objects) {_pg_select("true")};
+  {_pg_rebuild_all()}
   RETURN NULL;
 END
 """
@@ -293,8 +297,7 @@ def _pg_ensure() -> bool:
             cur.execute(
                 f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {PG_TRUNCATED}()"
             )
-        cur.execute(f"DELETE FROM {TABLE}")
-        cur.execute(f"INSERT INTO {TABLE} (subject_id, objects) {_pg_select('true')}")
+        cur.execute(_pg_rebuild_all())
     return True
 
 

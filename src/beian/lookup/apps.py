@@ -15,5 +15,5 @@ class LookupConfig(AppConfig):
     verbose_name = "公共查询 / Public query"
 
     def ready(self) -> None:
-        # SQLite's stored answers (lookup.answers) follow the code's object SQL after every migrate
+        # the stored public-query answers (lookup.answers) follow the code's object SQL after every migrate
         post_migrate.connect(_ensure_answers, dispatch_uid="beian.lookup.answers")

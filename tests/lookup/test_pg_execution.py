@@ -1,5 +1,5 @@
-"""How the public query's statements run (lookup.db.fetch): a number or domain query is a prepared statement on
-PostgreSQL, a name query never is. The answers stay right however often a query runs on one connection, after
+"""How the public query's statements run (lookup.db.fetch): on PostgreSQL a number or domain query is a prepared
+statement, a name query a prepared call of the name function whose plans stay on the indexes. The answers stay right however often a query runs on one connection, after
 the connection was closed, killed or saw a failed statement, and from two threads at once; failures still surface
 as Django's database errors."""
 
@@ -21,9 +21,9 @@ from django.db import (
 
 from beian.lookup import throttle
 from beian.lookup.db import fetch
-from beian.lookup.selectors import public_query
+from beian.lookup.selectors import PG_NAME_FUNCTION, public_query
 from beian.registry.models import Subject
-from beian.registry.search import spaced
+from beian.registry.search import rare_bigrams, spaced
 from tests import factories as f
 
 RUNS = 12  # more than the 5 custom plans after which PostgreSQL may switch a prepared statement to its generic plan
@@ -87,22 +87,119 @@ def test_repeated_queries_on_one_connection_answer_the_same(filings):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_keyed_statements_are_prepared_and_name_statements_never(filings):
-    """Numbers and domains run prepared and settle on the generic plan (no planning per query); name statements are
-    never prepared, so each is planned for its own text (the generic-plan trap, PERFORMANCE.md), and Django's own
-    statements are left unprepared (the connection's prepare_threshold stays None)."""
+def test_public_query_statements_are_prepared_and_settle_on_generic_plans(filings):
+    """Numbers, domains and the name function's call run prepared and settle on the generic plan (no planning per
+    query); Django's own statements are left unprepared (the connection's prepare_threshold stays None)."""
     a, _ = filings
     for _ in range(RUNS):
         expect_number_and_domain(a)
         for q in ("腾讯", "腾讯音乐", "讯", "有限公司", "音乐科技有限"):
             assert public_query(q)["results"], q
     statements = prepared_statements()
-    assert statements, "the number and domain statements are prepared"
-    assert not [s for s, _, _ in statements if s.lstrip().startswith("WITH")], "a name statement was prepared"
+    calls = [s for s in statements if f"{PG_NAME_FUNCTION}(" in s[0]]
+    assert calls, "the name function's call is prepared"
+    assert not [s for s, _, _ in statements if s.lstrip().startswith("WITH")], (
+        "a name statement was prepared as such"
+    )
     # subject number, website number, domain: each prepared once and run on its generic plan after five custom ones
-    assert len(statements) == 3
-    assert all(generic >= RUNS - 5 for _, generic, _ in statements), statements
+    assert len(statements) - len(calls) == 3
+    assert all(s[1] >= RUNS - 5 for s in statements if s not in calls), statements
+    assert sum(generic for _, generic, _ in calls) >= 5 * (RUNS - 5)
     assert connection.connection.prepare_threshold is None
+
+
+@pytest.fixture
+def plans():
+    """The plans PostgreSQL runs on this connection from now on, a function's statements included (auto_explain,
+    which only a superuser may load; the settings last as long as the test's transaction)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cur.fetchone()[0]:
+            pytest.skip("loading auto_explain needs a PostgreSQL superuser")
+        cur.execute("LOAD 'auto_explain'")
+        for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on"):
+            cur.execute(f"SET LOCAL {setting}")
+        cur.execute("SET LOCAL client_min_messages = log")  # the plans come to the client as notices
+    seen: list[str] = []
+
+    def note(diagnostic):
+        seen.append(diagnostic.message_primary or "")
+
+    connection.connection.add_notice_handler(note)
+    yield seen
+    connection.connection.remove_notice_handler(note)
+
+
+PADDING = 20_000
+
+
+def pad_subjects(model: Subject, count: int) -> None:
+    """``count`` active subjects copied from ``model`` (new numbers, certificates and names of their own, none
+    matching a test's query), then the statistics PostgreSQL plans with."""
+    override = {
+        "id": "(SELECT max(id) FROM beian_subject) + g",
+        "number": "'PAD' || g",
+        "certificate_number": "'PAD' || g",
+        "name": "'填充' || g",
+        "name_chars": "'x' || (g %% 997) || ' y' || (g %% 991) || ' z' || g",
+        "status": "'active'",
+    }
+    columns = [f.column for f in Subject._meta.concrete_fields]
+    values = ", ".join(override.get(c, f"s.{c}") for c in columns)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO beian_subject ({', '.join(columns)}) SELECT {values} "
+            "FROM beian_subject s, generate_series(1, %s) g WHERE s.id = %s",
+            [count, model.pk],
+        )
+        cur.execute("ANALYZE beian_subject, beian_subject_answer")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize("plan", ["ordered", "all", "phrase", None])
+def test_name_pages_stay_on_the_indexes_however_often_they_run(filings, plan, monkeypatch, plans):
+    """The generic-plan trap (PERFORMANCE.md): the name functions' statements keep generic plans, built for any query
+    text, where a text-search condition's guessed match count makes a sequential scan, or a walk of another index
+    filtering every row, look cheapest. Run each variant more often than the five custom plans after which
+    PostgreSQL settles on a generic plan: every plan run inside the functions keeps to the indexes — the prefix tier
+    a range of the name index, the contains tier the bigram index's match (or the primary key, in id order) — and
+    every answer stays the same."""
+    from beian.lookup import selectors
+
+    if (
+        plan
+    ):  # the contains plan a phrase takes (judged from a sample of names; "phrase" needs an uncommon bigram)
+        monkeypatch.setattr(
+            selectors,
+            "_pg_phrase_plan",
+            lambda term: plan if plan != "phrase" or rare_bigrams(term) else "all",
+        )
+    pad_subjects(filings[1], PADDING)  # a few pages plan anything alike; 20,000 subjects plan as millions do
+    queries = ("腾讯", "腾讯音乐", "讯", "有限公司", "深圳腾讯音乐科技有限公司", "（）", "pgx")
+    first = {q: public_query(q) for q in queries}
+    for _ in range(RUNS):
+        for q, answer in first.items():
+            assert public_query(q) == answer, q
+    assert [r["unit_name"] for r in first["腾讯音乐"]["results"]] == ["深圳腾讯音乐科技有限公司"] * 2
+    assert {r["unit_name"] for r in first["有限公司"]["results"]} == {
+        "深圳腾讯音乐科技有限公司",
+        "阿里巴巴网络技术有限公司",
+    }
+    pages = [p for p in plans if "Query Text: WITH p AS" in p]  # the NAME statements run inside the functions
+    assert len(pages) >= RUNS * len(queries)
+    for page in pages:
+        assert "Seq Scan" not in page, page
+        assert "Index Cond: ((name >= $2) AND (name < $3))" in page, page  # the prefix tier
+        assert (
+            "Index Scan using beian_subject_answer_pkey" in page
+            or "Bitmap Index Scan on beian_subject_answer_pkey" in page
+        ), page
+        if "to_tsvector" in page:
+            assert "Bitmap Index Scan on beian_subject_name_fts" in page, page
+            assert "Filter: (to_tsvector" not in page, page  # the match is the index's, not a filter on rows
+        elif "strpos" in page:
+            assert "Index Scan using beian_subject_pkey on beian_subject" in page, page  # id order
 
 
 @pytest.mark.postgres

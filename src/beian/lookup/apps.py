@@ -4,9 +4,10 @@ from django.db.models.signals import post_migrate
 
 def _ensure_answers(sender, **kwargs) -> None:
     if sender.label == "registry":  # once per migrate, after the registry's tables exist
-        from beian.lookup import answers
+        from beian.lookup import answers, selectors
 
         answers.ensure()
+        selectors.ensure_name_function()
 
 
 class LookupConfig(AppConfig):
@@ -15,5 +16,6 @@ class LookupConfig(AppConfig):
     verbose_name = "公共查询 / Public query"
 
     def ready(self) -> None:
-        # the stored public-query answers (lookup.answers) follow the code's object SQL after every migrate
+        # the stored public-query answers (lookup.answers) and PostgreSQL's name function follows the code after every
+        # migrate
         post_migrate.connect(_ensure_answers, dispatch_uid="beian.lookup.answers")

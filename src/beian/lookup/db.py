@@ -4,13 +4,15 @@
 PostgreSQL plans most of a number or domain query's time: planning the statement (a join, the domains'
 subquery, the JSON object) costs 0.3-0.6 ms of backend CPU, executing it 0.05-0.15 ms. Django's psycopg backend
 binds parameters client-side and never prepares, so every query is parsed and planned again. A statement looked
-up by one key (``%(key)s``: a filing number or a domain) is therefore run as a server-side prepared statement:
-after five custom plans PostgreSQL settles on the generic plan, which for an equality on a unique key is the
-plan every value gets, and a query then costs one Bind/Execute round trip.
+up by one key (a filing number or a domain) is therefore run as a server-side prepared statement
+(``fetch(..., prepare=True)``): after five custom plans PostgreSQL settles on the generic plan, which for an
+equality on a unique key is the plan every value gets, and a query then costs one Bind/Execute round trip.
 
-Name statements are never prepared: their plan depends on the text searched (a prefix range, a full-text
-match), and a generic plan for them is the trap in PERFORMANCE.md (a sequential scan, hundreds of times
-slower). They keep Django's client-side binding, so PostgreSQL always plans them with the actual values.
+A name statement's plan depends on the text searched (a prefix range, a full-text match), and prepared as it is its
+generic plan would be the trap in PERFORMANCE.md (a sequential scan, hundreds of times slower). So a name page is a
+call of a PL/pgSQL function (``lookup.selectors.PG_NAME_FUNCTION``) that keeps each tier's plan with sequential
+scans off; the call is prepared like a keyed statement. Every other statement on the connection (the ORM's) keeps
+Django's client-side binding.
 
 CONN_HEALTH_CHECKS: Django checks a reused connection with a ``SELECT 1`` before a request's first statement, a
 round trip and a fifth of a number query's Python work. Here the statement itself is the check: when it finds the
@@ -22,23 +24,23 @@ from __future__ import annotations
 
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 
-KEYED = "%(key)s"  # the parameter of a statement looked up by one key (lookup.selectors.WHERE)
 # psycopg prepares a statement on its Nth run when prepare_threshold is N, never when it is None (Django's
-# default). It is set to this only while a keyed statement runs (which asks prepare=True) and put back at once,
-# so every other statement on the connection (the ORM's, the name search's) still runs as Django configured it.
+# default). It is set to this only while a statement fetched with prepare=True runs and put back at once,
+# so every other statement on the connection (the ORM's) still runs as Django configured it.
 EXPLICIT_ONLY = 1 << 62
 
 _cursor_class = None
 
 
-def fetch(sql: str, params: dict) -> list[tuple]:
-    """Run one read-only statement of the public query and return all its rows."""
+def fetch(sql: str, params: dict, *, prepare: bool = False) -> list[tuple]:
+    """Run one read-only statement of the public query and return all its rows; on PostgreSQL as a server-side
+    prepared statement if ``prepare`` (only for a statement whose generic plan is right for every value)."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":
         with db.cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchall()
-    run = _run_prepared if KEYED in sql else _run
+    run = _run_prepared if prepare else _run
     check = db.health_check_enabled and not db.health_check_done and db.connection is not None
     if not check or db.in_atomic_block:
         return run(db, sql, params)  # Django's own check, if any, runs in db.cursor() / below

@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from json.encoder import encode_basestring  # the C string encoder behind json.dumps
 
-from django.db import connection
+from django.db import connection, transaction
 
 from beian.lookup.db import fetch
 from beian.registry.search import COMMON_BIGRAMS, query_terms, rare_bigrams
@@ -95,7 +95,7 @@ CONTAINS = {
   UNION ALL SELECT 1, '', c.o, c.id FROM (
     SELECT id, row_number() OVER () AS o FROM (
       SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ {tsquery}
-      AND status = 'active' LIMIT %(want)s
+      AND {active} LIMIT %(want)s
     ) x
   ) c WHERE c.id NOT IN (SELECT id FROM p)""",
 }
@@ -120,7 +120,7 @@ PG_PHRASE = """
   UNION ALL SELECT 1, '', c.o, c.id FROM (
     SELECT id, row_number() OVER () AS o FROM (
       SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ plainto_tsquery('simple', %(rare)s)
-      AND strpos(name_chars, %(term)s) > 0 AND status = 'active' LIMIT %(want)s
+      AND strpos(name_chars, %(term)s) > 0 AND {active} LIMIT %(want)s
     ) x
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
 # A phrase that is common as a whole (餐饮管, 管理有限责任, 科技): read in id order from the primary key, which stops
@@ -129,15 +129,53 @@ PG_PHRASE = """
 # (``_pg_phrase_plan``).
 PG_ORDERED = """
   UNION ALL SELECT 1, '', c.id, c.id FROM (
-    SELECT id FROM beian_subject WHERE status = 'active' AND strpos(name_chars, %(term)s) > 0
+    SELECT id FROM beian_subject WHERE {active} AND strpos(name_chars, %(term)s) > 0
     ORDER BY id LIMIT %(want)s
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
+
+# PostgreSQL runs a name page through a PL/pgSQL function (``ensure_name_function``) holding the NAME statement of
+# every variant: PL/pgSQL keeps each statement's plan for the session, so a name query is no longer parsed and
+# planned every time (planning alone was about 0.25 ms of a 0.45 ms statement), and the call itself is a prepared
+# statement (lookup.db). The plans are generic — built for any parameter values — which is the trap in
+# PERFORMANCE.md: for a text-search condition with an unknown query the planner guesses a share of the table
+# (0.5 %) and, under a LIMIT, a sequential scan that stops early looks cheapest. Inside the function sequential
+# scans are off (its SET clause, undone on return). What is left at any real size is the plan a custom plan
+# gets: the prefix tier a range of the name index in its order, the contains tier the bigram index's match (or
+# the primary key in id order), the page's answers by primary key; a walk of another index filtering every row
+# costs the whole table too. Only a table of a few pages plans otherwise, where it costs nothing
+# (tests/lookup/test_pg_execution.py checks the plans at 20,000 subjects).
+PG_NAME_FUNCTION = "beian_name_page"
+PG_NAME_VARIANTS = ("prefix", "all", "phrase", "ordered", "")  # "": a query with no indexed character
+# No parallel workers either: starting them costs about 5 ms, and with the "active" test hidden from the
+# statistics (PG_ACTIVE) the id-order scan looked long enough to share out.
+PG_NAME_SETTINGS = [
+    "enable_seqscan=off",
+    "max_parallel_workers_per_gather=0",
+    "plan_cache_mode=force_generic_plan",
+]
+PG_NAME_PARAMS = (  # each function's parameters, as the statements' %(name)s placeholders are named
+    ("variant", "text"),
+    ("q", "text"),
+    ("top", "text"),
+    ("term", "text"),
+    ("rare", "text"),
+    ("want", "integer"),
+    ("limit", "integer"),
+    ("offset", "integer"),
+)
+PG_NAME_CALL = (
+    f"SELECT r_objects, r_id FROM {PG_NAME_FUNCTION}("
+    + ", ".join(f"%({n})s::{t}" for n, t in PG_NAME_PARAMS)
+    + ")"
+)
+
 SAMPLE_SIZE = 5000  # names in the sample the PostgreSQL phrase plan is judged on
 SAMPLE_TTL = 600.0  # seconds before the sample is read again
 ORDERED_ROW_COST = (
     2  # a row read in id order and checked costs about two GIN posting-list items (measured: 1.3-5)
 )
 MIN_SAMPLE_HITS = 3  # fewer matches in the sample say too little about how far an id-order scan would read
+MAX_CHECKED = 256  # sampled names checked for the whole phrase at most (the rest scaled from them)
 
 
 @dataclass(frozen=True)
@@ -202,9 +240,13 @@ def _pg_phrase_plan(term: str) -> str:
     if not shortest:
         return by_index  # not in the sample: the index's lists are short
     positions = sample.postings[looked_up[counts.index(shortest)]]
-    hits = sum(term in sample.names[i] for i in positions)
-    if hits < MIN_SAMPLE_HITS:
+    checked = positions[
+        :: max(1, len(positions) // MAX_CHECKED)
+    ]  # evenly spread: a few µs, not a tenth of a ms
+    found = sum(term in sample.names[i] for i in checked)
+    if found < MIN_SAMPLE_HITS:
         return by_index
+    hits = found * len(positions) / len(checked)
     rows_in_order = (PAGE_SIZE + 1) * n / hits  # rows read until a first page of matches, about
     index_items = shortest * sample.active / n  # the shortest posting list the index reads, about
     return "ordered" if rows_in_order * ORDERED_ROW_COST <= index_items else by_index
@@ -269,6 +311,13 @@ def object_sql(vendor: str, domains: str | None = None) -> str:
     return OBJECT[vendor].replace("{natures}", natures_sql()).replace("{domains}", domains or DOMAINS[vendor])
 
 
+# The contains tier's "active" test on PostgreSQL, written so that the planner cannot prove a partial index's
+# predicate (status = 'active') from it: otherwise every partial index (the name index, the live-certificate
+# index) is a candidate for a walk of the whole table filtering each row, and a generic plan (see PG_NAME_FUNCTION)
+# took one at 20,000 subjects. Left are the bigram index's match, or the primary key for id order.
+PG_ACTIVE = "status || '' = 'active'"
+
+
 def _sql(kind: str, vendor: str, variant: str = "") -> str:
     """The statement for one query kind and backend, built once per process. Named parameters: Django's
     SQLite backend turns them into its own with one ``%`` format, where positional ones go through a regular
@@ -293,11 +342,47 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
                         "prefix": "to_tsquery('simple', quote_literal(%(term)s) || ':*')",
                     }[variant]
                     contains = contains.replace("{tsquery}", tsquery)
+            contains = contains.replace("{active}", PG_ACTIVE)
             sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains)
         else:
             sql = BY_KEY.format(object=object_sql(vendor), where=WHERE[kind])
         _sql_cache[key] = sql
     return sql
+
+
+def pg_name_function_body() -> str:
+    """The body of the PostgreSQL name function (``pg_proc.prosrc``): a branch per variant, each the variant's NAME
+    statement with the function's parameters (``p_<name>``) in place of its placeholders."""
+    branches = []
+    for i, variant in enumerate(PG_NAME_VARIANTS):
+        sql = re.sub(r"%\((\w+)\)s", r"p_\1", _sql("name", "postgresql", variant))
+        test = ("IF" if i == 0 else "ELSIF") + f" p_variant = '{variant}' THEN" if variant else "ELSE"
+        branches.append(f"  {test}\n    RETURN QUERY {sql};")
+    return "\nBEGIN\n" + "\n".join(branches) + "\n  END IF;\nEND\n"
+
+
+def ensure_name_function() -> bool:
+    """PostgreSQL: create or replace the name function when it is missing or differs from this code's; True when
+    it was (re)created. Run by ``beian migrate`` (post_migrate) and ``beian serve``, beside ``answers.ensure``."""
+    if connection.vendor != "postgresql":
+        return False
+    body = pg_name_function_body()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "SELECT prosrc, proconfig FROM pg_proc WHERE proname = %s "
+            "AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())",
+            [PG_NAME_FUNCTION],
+        )
+        if cur.fetchone() == (body, PG_NAME_SETTINGS):
+            return False
+        params = ", ".join(f"p_{n} {t}" for n, t in PG_NAME_PARAMS)
+        clauses = " ".join(f"SET {s.replace('=', ' = ')}" for s in PG_NAME_SETTINGS)
+        cur.execute(f"DROP FUNCTION IF EXISTS {PG_NAME_FUNCTION}")
+        cur.execute(
+            f"CREATE FUNCTION {PG_NAME_FUNCTION}({params}) RETURNS TABLE (r_objects text, r_id bigint) "
+            f"LANGUAGE plpgsql STABLE {clauses} AS $beian${body}$beian$"
+        )
+    return True
 
 
 def _by_key(kind: str, value: str, page: int) -> tuple[list[str], bool]:
@@ -306,6 +391,7 @@ def _by_key(kind: str, value: str, page: int) -> tuple[list[str], bool]:
     rows = fetch(
         _sql(kind, connection.vendor),
         {"key": value, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE},
+        prepare=True,  # one key, one plan: a generic plan is every value's plan (lookup.db)
     )
     return [r[0] for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
 
@@ -335,7 +421,10 @@ def _by_name(q: str, page: int) -> tuple[list[str], bool]:
                 variant = "rare"
                 params["spaced"] = spaced
                 params["rare"] = " ".join(f'"{b}"' for b in rare.split())
-    rows = fetch(_sql("name", vendor, variant), params)
+    if vendor == "postgresql":
+        rows = fetch(PG_NAME_CALL, {"term": None, "rare": None, **params, "variant": variant}, prepare=True)
+    else:
+        rows = fetch(_sql("name", vendor, variant), params)
     # Rows are websites, a page is PAGE_SIZE subjects: rows of a further subject mean a next page.
     objects: list[str] = []
     subjects, last = 0, None

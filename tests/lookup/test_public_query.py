@@ -444,6 +444,50 @@ def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, c
     assert sorted(seen) == sorted(holding)
 
 
+@pytest.mark.parametrize(  # PostgreSQL's plans for one character, and the one it judges from its sample
+    "plan",
+    [
+        pytest.param("ordered", marks=pytest.mark.postgres),
+        pytest.param("prefix", marks=pytest.mark.postgres),
+        None,
+    ],
+)
+def test_one_character_finds_exactly_the_names_holding_it_anywhere(client, plan, monkeypatch):
+    # the character first, inside, last (its own token) and twice; names without it are not found
+    from beian.lookup import selectors
+
+    if plan:
+        monkeypatch.setattr(selectors, "_pg_char_plan", lambda char: plan)
+    monkeypatch.setattr(selectors, "_sample", None)  # judged on this test's names
+    owner = f.user()
+    holding = [f"鑫{i:02d}测试公司" for i in range(8)] + [f"测{i:02d}鑫试公司" for i in range(8)]
+    holding += ["测试公司鑫", "鑫测试鑫鑫公司"]
+    for i, name in enumerate([*holding, "测试公司甲", "金金金公司"]):
+        rename(f.filed_subject(owner, domains_per_site=([f"char{i}.cn"],)), name)
+    seen, page = [], 1
+    while page:
+        answer = get(client, "鑫", page=page).json()
+        seen += [r["unit_name"] for r in answer["results"]]
+        page = answer["next"]
+    assert sorted(seen) == sorted(holding)
+    starting = sorted(n for n in holding if n.startswith("鑫"))
+    assert seen[: len(starting)] == starting  # the prefix tier first, in code point order
+
+
+@pytest.mark.postgres
+def test_postgresql_judges_a_common_character_in_id_order_and_a_rare_one_through_the_index(monkeypatch):
+    from beian.lookup import selectors
+
+    owner = f.user()
+    for i in range(30):
+        rename(f.filed_subject(owner, domains_per_site=([f"pc{i}.cn"],)), f"测试{i:02d}州立有限公司")
+    rename(f.filed_subject(owner, domains_per_site=(["pcrare.cn"],)), "独一无二科技有限公司")
+    monkeypatch.setattr(selectors, "_sample", None)
+    assert selectors._pg_char_plan("州") == "ordered"
+    assert selectors._pg_char_plan("独") == "prefix"
+    assert selectors._pg_char_plan("无") == "prefix"
+
+
 @pytest.mark.postgres
 def test_postgresql_reads_a_phrase_common_as_a_whole_in_id_order_and_a_rare_one_through_the_index(
     monkeypatch,

@@ -444,20 +444,15 @@ def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, c
     assert sorted(seen) == sorted(holding)
 
 
-@pytest.mark.parametrize(  # PostgreSQL's plans for one character, and the one it judges from its sample
-    "plan",
-    [
-        pytest.param("ordered", marks=pytest.mark.postgres),
-        pytest.param("prefix", marks=pytest.mark.postgres),
-        None,
-    ],
-)
+@pytest.mark.parametrize(
+    "plan", ["ordered", "prefix", None]
+)  # each plan for one character, and the judged one
 def test_one_character_finds_exactly_the_names_holding_it_anywhere(client, plan, monkeypatch):
     # the character first, inside, last (its own token) and twice; names without it are not found
     from beian.lookup import selectors
 
     if plan:
-        monkeypatch.setattr(selectors, "_pg_char_plan", lambda char: plan)
+        monkeypatch.setattr(selectors, "_char_plan", lambda char: plan)
     monkeypatch.setattr(selectors, "_sample", None)  # judged on this test's names
     owner = f.user()
     holding = [f"鑫{i:02d}测试公司" for i in range(8)] + [f"测{i:02d}鑫试公司" for i in range(8)]
@@ -474,8 +469,7 @@ def test_one_character_finds_exactly_the_names_holding_it_anywhere(client, plan,
     assert seen[: len(starting)] == starting  # the prefix tier first, in code point order
 
 
-@pytest.mark.postgres
-def test_postgresql_judges_a_common_character_in_id_order_and_a_rare_one_through_the_index(monkeypatch):
+def test_a_common_character_is_read_in_id_order_and_a_rare_one_through_the_index(monkeypatch):
     from beian.lookup import selectors
 
     owner = f.user()
@@ -483,9 +477,9 @@ def test_postgresql_judges_a_common_character_in_id_order_and_a_rare_one_through
         rename(f.filed_subject(owner, domains_per_site=([f"pc{i}.cn"],)), f"测试{i:02d}州立有限公司")
     rename(f.filed_subject(owner, domains_per_site=(["pcrare.cn"],)), "独一无二科技有限公司")
     monkeypatch.setattr(selectors, "_sample", None)
-    assert selectors._pg_char_plan("州") == "ordered"
-    assert selectors._pg_char_plan("独") == "prefix"
-    assert selectors._pg_char_plan("无") == "prefix"
+    assert selectors._char_plan("州") == "ordered"
+    assert selectors._char_plan("独") == "prefix"
+    assert selectors._char_plan("无") == "prefix"
 
 
 @pytest.mark.postgres

@@ -16,6 +16,6 @@ class LookupConfig(AppConfig):
     verbose_name = "公共查询 / Public query"
 
     def ready(self) -> None:
-        # the stored public-query answers (lookup.answers) and PostgreSQL's name function follows the code after every
+        # the stored public-query answers (lookup.answers) and PostgreSQL's name function follow the code after every
         # migrate
         post_migrate.connect(_ensure_answers, dispatch_uid="beian.lookup.answers")

@@ -111,14 +111,6 @@ SQLITE_RARE = """
     LIMIT %(want)s
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
 
-# SQLite, one common character (``_char_plan``): names in rowid order, the order FTS5 yields, checked with
-# ``instr``; it stops after ``want`` matches where FTS5 merges the position lists of every bigram starting with it.
-SQLITE_ORDERED = """
-  UNION ALL SELECT 1, '', c.id, c.id FROM (
-    SELECT id FROM beian_subject WHERE status = 'active' AND instr(name_chars, %(char)s) > 0 ORDER BY id
-    LIMIT %(want)s
-  ) c WHERE c.id NOT IN (SELECT id FROM p)"""
-
 # PostgreSQL, a phrase (2+ characters). A GIN bitmap scan reads every posting list it is given before any LIMIT:
 # a phrase of common bigrams (科技有限公司, in most names) cost 130 ms at 3,000,000 subjects. So the GIN scan is
 # given only the phrase's uncommon bigrams (registry.search.COMMON_BIGRAMS) and each row is checked for the whole
@@ -131,13 +123,15 @@ PG_PHRASE = """
       AND strpos(name_chars, %(term)s) > 0 AND {active} LIMIT %(want)s
     ) x
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
-# A phrase that is common as a whole (餐饮管, 管理有限责任, 科技): read in id order from the primary key, which stops
-# after ``want`` matches — where a GIN bitmap scan first reads whole posting lists of tens of thousands of rows
-# (20-60 ms at 3,000,000 subjects). Which of the two costs less is judged per phrase from a sample of the names
-# (``_pg_phrase_plan``).
-PG_ORDERED = """
+# A phrase common as a whole (餐饮管, 管理有限责任, 科技) on PostgreSQL, and a common character on both: read in id order
+# from the primary key (the order FTS5 yields too), each name checked for the phrase or the character on the stored
+# bigrams (``{instr}``: strpos or instr); it stops after ``want`` matches, where a GIN bitmap scan first reads whole
+# posting lists of tens of thousands of rows (20-60 ms at 3,000,000 subjects) and a one-character prefix query
+# merges the lists of every bigram starting with it, on FTS5 too. Which costs less is judged per query from a
+# sample of the names (``_pg_phrase_plan``, ``_char_plan``).
+ORDERED = """
   UNION ALL SELECT 1, '', c.id, c.id FROM (
-    SELECT id FROM beian_subject WHERE {active} AND strpos(name_chars, %(term)s) > 0
+    SELECT id FROM beian_subject WHERE {active} AND {instr}(name_chars, %(term)s) > 0
     ORDER BY id LIMIT %(want)s
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
 
@@ -161,7 +155,7 @@ PG_NAME_SETTINGS = [
     "max_parallel_workers_per_gather=0",
     "plan_cache_mode=force_generic_plan",
 ]
-PG_NAME_PARAMS = (  # each function's parameters, as the statements' %(name)s placeholders are named
+PG_NAME_PARAMS = (  # the function's parameters, as the statements' %(name)s placeholders are named
     ("variant", "text"),
     ("q", "text"),
     ("top", "text"),
@@ -177,7 +171,7 @@ PG_NAME_CALL = (
     + ")"
 )
 
-SAMPLE_SIZE = 5000  # names in the sample the PostgreSQL phrase plan is judged on
+SAMPLE_SIZE = 5000  # names in the sample a phrase's or a character's plan is judged on
 SAMPLE_TTL = 600.0  # seconds before the sample is read again
 ORDERED_ROW_COST = (
     2  # a row read in id order and checked costs about two GIN posting-list items (measured: 1.3-5)
@@ -377,7 +371,7 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
             elif variant == "rare":
                 contains = SQLITE_RARE
             elif variant == "ordered":
-                contains = PG_ORDERED if pg else SQLITE_ORDERED
+                contains = ORDERED.replace("{instr}", "strpos" if pg else "instr")
             elif variant:
                 contains = CONTAINS[vendor]
                 if pg:
@@ -386,7 +380,7 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
                         "prefix": "to_tsquery('simple', quote_literal(%(term)s) || ':*')",
                     }[variant]
                     contains = contains.replace("{tsquery}", tsquery)
-            contains = contains.replace("{active}", PG_ACTIVE)
+            contains = contains.replace("{active}", PG_ACTIVE if pg else "status = 'active'")
             sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains)
         else:
             sql = BY_KEY.format(object=object_sql(vendor), where=WHERE[kind])
@@ -458,11 +452,11 @@ def _by_name(q: str, page: int) -> tuple[list[str], bool]:
             variant = _pg_phrase_plan(term)
             if variant == "phrase":
                 params["rare"] = rare_bigrams(term)
-        elif vendor == "postgresql":  # one character (PG_ORDERED's strpos finds it anywhere in the name)
+        elif vendor == "postgresql":  # one character (ORDERED finds it anywhere in the name)
             variant = _char_plan(term)
         elif variant == "prefix" and _char_plan(term[1:-2]) == "ordered":  # SQLite: term is '"公"*'
             variant = "ordered"
-            params["char"] = term[1:-2]
+            params["term"] = term[1:-2]
         elif variant == "phrase":  # SQLite: term is the FTS5 phrase '"市华 华信"'
             spaced = term[1:-1]
             rare = rare_bigrams(spaced)

@@ -332,33 +332,63 @@ def test_the_lane_keeps_hsts_redirects_hosts_cors_and_failures_as_django_does(
     assert failed["Content-Type"].startswith("application/json") and "database" not in failed.content.decode()
 
 
-def test_beian_serve_runs_the_lane_in_front_of_django(filings):
-    """web.wsgi.application, what granian serves, is the lane around Django's handler."""
+def served(method: str, path: str, query: str) -> tuple[str, dict, bytes]:
+    """A request to web.wsgi.application, what granian serves (the lane around Django's handler): the status line,
+    the headers and the body as a server would send them."""
     import io
+
+    from django.core import signals
+    from django.db import close_old_connections
 
     from beian.web.wsgi import application
 
-    def call(path, query):
-        answered = {}
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "HTTP_HOST": "127.0.0.1:8000",
-            "REMOTE_ADDR": "127.0.0.1",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": io.StringIO(),
-        }
-        body = b"".join(application(environ, lambda status, headers, exc=None: answered.update(s=status)))
-        return answered["s"], body
+    answered = {}
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+    }
 
-    status, body = call(PATH, "q=tgame.net")
+    def start_response(status, headers, exc=None):
+        answered.update(status=status, headers=dict(headers))
+
+    # as Django's test client does: request_started and request_finished would close the test transaction's
+    # connection
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        body = b"".join(application(environ, start_response))
+    finally:
+        for signal in (signals.request_started, signals.request_finished):
+            signal.connect(close_old_connections)
+    return answered["status"], answered["headers"], body
+
+
+def test_beian_serve_runs_the_lane_in_front_of_django(filings):
+    status, _, body = served("GET", PATH, "q=tgame.net")
     assert status == "200 OK" and json.loads(body)["results"][0]["domain"] == "tencent-games.cn, tgame.net"
-    assert call("/ping", "")[0] == "200 OK"
+    assert served("GET", "/ping", "")[0] == "200 OK"
+
+
+def test_head_answers_as_get_does_without_the_body(filings):
+    # HEAD was refused (405); a monitor or a link checker asks it
+    status, headers, body = served("GET", PATH, "q=%E8%85%BE%E8%AE%AF")  # 腾讯
+    head_status, head_headers, head_body = served("HEAD", PATH, "q=%E8%85%BE%E8%AE%AF")
+    assert (status, head_status) == ("200 OK", "200 OK")
+    assert head_body == b"" and len(body) > 0
+    assert head_headers["Content-Type"] == headers["Content-Type"] == "application/json; charset=utf-8"
+    assert int(head_headers["Content-Length"]) == len(body)
+    missing_status, _, missing_body = served("HEAD", PATH, "")
+    assert missing_status.startswith("422") and missing_body == b""
+    assert served("HEAD", "/query/", "q=%E8%85%BE%E8%AE%AF")[::2] == ("200 OK", b"")  # any path
 
 
 def test_rebuild_migration_turns_old_rows_into_bigrams(client, filings):

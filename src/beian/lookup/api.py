@@ -66,14 +66,17 @@ def json_response(body: str, *, cors: bool) -> HttpResponse:
     return response
 
 
-@router.get(
+@router.api_operation(
+    ["GET", "HEAD"],
     "/public/filings",
     response={200: QueryOut, **errors(422, 429)},
     summary="公共查询: a filing number, a domain or URL, or a subject name",
 )
 def query(request, q: str = Query(..., max_length=1000), page: int = Query(1, ge=1, le=50)):
     _limit(request)
-    return json_response(public_query_json(q[:MAX_QUERY], page), cors=True)
+    return json_response(
+        public_query_json(q[:MAX_QUERY], page), cors=True
+    )  # HEAD: its body dropped (lookup.lane)
 
 
 @router.post(

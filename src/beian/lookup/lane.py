@@ -102,6 +102,8 @@ class PublicQueryLane:
         self.django_app = django_app
 
     def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return self.head(environ, start_response)
         if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET":
             body = self.answer(environ)
             if body is not None:
@@ -112,6 +114,15 @@ class PublicQueryLane:
                 start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
                 return [body]
         return self.django_app(environ, start_response)
+
+    def head(self, environ, start_response):
+        """A HEAD request, on any path: Django's answer (GET's status and headers, Content-Length included: set by
+        CommonMiddleware) without its body, which Django leaves to the server to drop (RFC 9110, 9.3.2)."""
+        body = self.django_app(environ, start_response)
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()  # what a server does after sending a body: the request_finished signal, file handles
+        return []
 
     def answer(self, environ) -> bytes | None:
         params = _params(environ.get("QUERY_STRING", ""))

@@ -15,6 +15,8 @@ After each answer the lane does what Django's ``request_finished`` does for the 
 (a connection past ``CONN_MAX_AGE`` or unusable is closed; the next request's first query checks its health);
 sending the signals themselves cost a fifth of a number query. Its answer carries no ``Content-Language`` and does
 not vary with Accept-Language: the JSON is the same in every language.
+
+A HEAD request, on any path, gets Django's answer without its body (``head``).
 """
 
 from __future__ import annotations

@@ -325,6 +325,7 @@ api("GET", "/", "404 404 404 404 404 404 404", on="root")  # ninja's api-root: n
 api("GET", "/inspect", "200 200 200 200 200 200 200", query="q=authz-a.cn")
 api("GET", "/public/filings", "200 200 200 200 200 200 200", query="q=authz-a.cn",
     contains={a: "authz-a.cn" for a in ACTORS})
+api("HEAD", "/public/filings", "200 200 200 200 200 200 200", query="q=authz-a.cn")  # GET's answer, no body
 api("POST", "/public/filings:batch", "200 200 200 200 200 200 200",
     body=lambda w: {"keys": ["authz-a.cn", "authz-b.cn"]})
 api("GET", "/provinces", "200 200 200 200 200 200 200")
@@ -608,8 +609,8 @@ def _request(w, cell: Cell):
     row = cell.row
     client = _client(w, cell)
     url = row.url(w)
-    if row.method == "GET":
-        return client.get(url)
+    if row.method in ("GET", "HEAD"):
+        return client.generic(row.method, url)
     data = row.body(w) if row.body else None
     if row.surface == "api" and not row.multipart:
         return client.post(url, json.dumps(data or {}), content_type="application/json")

@@ -152,6 +152,10 @@ def pad_subjects(model: Subject, count: int) -> None:
             "FROM beian_subject s, generate_series(1, %s) g WHERE s.id = %s",
             [count, model.pk],
         )
+        cur.execute(  # each with a stored answer, as an active subject with a website has
+            "INSERT INTO beian_subject_answer (subject_id, objects) "
+            "SELECT id, '{}' FROM beian_subject WHERE number LIKE 'PAD%%'"
+        )
         cur.execute("ANALYZE beian_subject, beian_subject_answer")
 
 
@@ -189,7 +193,7 @@ def test_name_pages_stay_on_the_indexes_however_often_they_run(filings, plan, mo
     pages = [p for p in plans if "Query Text: WITH p AS" in p]  # the NAME statements run inside the functions
     assert len(pages) >= RUNS * len(queries)
     for page in pages:
-        assert "Seq Scan" not in page, page
+        assert "Seq Scan" not in page and "Merge Join" not in page and "Hash Join" not in page, page
         assert "Index Cond: ((name >= $2) AND (name < $3))" in page, page  # the prefix tier
         assert (
             "Index Scan using beian_subject_answer_pkey" in page

@@ -474,6 +474,32 @@ def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, c
     assert sorted(seen) == sorted(holding)
 
 
+@pytest.mark.parametrize("plan", ["ordered", "phrase", "all", None])  # the contains tier's plans (PostgreSQL)
+def test_a_shell_subject_takes_no_place_on_a_page(client, plan, monkeypatch):
+    """空壳主体: an active subject whose last website was cancelled has nothing to show; a page of names is ten
+    subjects that do, then the next page, in either tier."""
+    from beian.lookup import selectors
+    from beian.registry.models import Website
+
+    if plan:
+        monkeypatch.setattr(selectors, "_pg_phrase_plan", lambda term: plan)
+    owner = f.user()
+    listed = []
+    for i in range(16):
+        name = f"{'空壳测试' if i % 2 else '测试空壳'}公司{i:02d}"  # half in the prefix tier, half only contain it
+        subject = f.filed_subject(owner, domains_per_site=([f"shell{i}.cn"],))
+        rename(subject, name)
+        if i % 4 == 3:
+            Website.objects.filter(subject=subject).update(status="cancelled")
+        else:
+            listed.append(name)
+    pages = [get(client, "空壳", page=n).json() for n in (1, 2)]
+    assert [p["next"] for p in pages] == [2, None]
+    seen = [[r["unit_name"] for r in p["results"]] for p in pages]
+    assert [len(names) for names in seen] == [10, 2]
+    assert sorted(seen[0] + seen[1]) == sorted(listed)
+
+
 @pytest.mark.parametrize(
     "plan", ["ordered", "prefix", None]
 )  # each plan for one character, and the judged one

@@ -69,17 +69,19 @@ WHERE = {
 
 # Names: the prefix tier (byte order, exact name first) and the contains tier (its scan order, see CONTAINS),
 # merged and paged in SQL; the page's subjects then joined to their stored answers (``lookup.answers``: each active
-# subject's websites' objects, joined). One more subject than a page is fetched to tell whether a next page exists;
-# LEFT JOIN keeps a subject without an active website countable.
+# subject's websites' objects, joined). One more subject than a page is fetched to tell whether a next page exists.
+# Each tier takes only subjects with a stored answer ({listed}): a 空壳 subject (active, no active website left)
+# has nothing to show, and a page must not spend one of its ten places on it.
 NAME = """WITH p AS (
   SELECT id, {name} AS k FROM beian_subject WHERE {name} >= %(q)s AND {name} < %(top)s AND status = 'active'
+  AND {listed}
   ORDER BY k, id LIMIT %(want)s
 ), hits AS (
   SELECT 0 AS tier, k, 0 AS o, id FROM p{contains}
 ), pg AS (
   SELECT tier, k, o, id FROM hits ORDER BY tier, k, o, id LIMIT %(limit)s OFFSET %(offset)s
 )
-SELECT a.objects, pg.id FROM pg LEFT JOIN beian_subject_answer a ON a.subject_id = pg.id
+SELECT a.objects, pg.id FROM pg JOIN beian_subject_answer a ON a.subject_id = pg.id
 ORDER BY pg.tier, pg.k, pg.o, pg.id"""
 # The contains tier is paged in the order its scan yields (``o``): each page takes the first ``want`` matches
 # of the same scan, so page n+1's matches extend page n's. FTS5 yields rowid (= id) order; PostgreSQL's GIN
@@ -89,13 +91,13 @@ CONTAINS = {
     "sqlite": """
   UNION ALL SELECT 1, '', c.id, c.id FROM (
     SELECT s.id FROM beian_subject_fts f JOIN beian_subject s ON s.id = f.rowid
-    WHERE beian_subject_fts MATCH %(term)s AND s.status = 'active' LIMIT %(want)s
+    WHERE beian_subject_fts MATCH %(term)s AND s.status = 'active' AND {listed_s} LIMIT %(want)s
   ) c WHERE c.id NOT IN (SELECT id FROM p)""",
     "postgresql": """
   UNION ALL SELECT 1, '', c.o, c.id FROM (
     SELECT id, row_number() OVER () AS o FROM (
       SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ {tsquery}
-      AND {active} LIMIT %(want)s
+      AND {active} AND {listed} LIMIT %(want)s
     ) x
   ) c WHERE c.id NOT IN (SELECT id FROM p)""",
 }
@@ -108,7 +110,7 @@ SQLITE_RARE = """
   UNION ALL SELECT 1, '', c.id, c.id FROM (
     SELECT s.id FROM beian_subject_fts f JOIN beian_subject s ON s.id = f.rowid
     WHERE beian_subject_fts MATCH %(rare)s AND s.status = 'active' AND instr(s.name_chars, %(spaced)s) > 0
-    LIMIT %(want)s
+    AND {listed_s} LIMIT %(want)s
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
 
 # PostgreSQL, a phrase (2+ characters). A GIN bitmap scan reads every posting list it is given before any LIMIT:
@@ -120,7 +122,7 @@ PG_PHRASE = """
   UNION ALL SELECT 1, '', c.o, c.id FROM (
     SELECT id, row_number() OVER () AS o FROM (
       SELECT id FROM beian_subject WHERE to_tsvector('simple', name_chars) @@ plainto_tsquery('simple', %(rare)s)
-      AND strpos(name_chars, %(term)s) > 0 AND {active} LIMIT %(want)s
+      AND strpos(name_chars, %(term)s) > 0 AND {active} AND {listed} LIMIT %(want)s
     ) x
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
 # A phrase common as a whole (餐饮管, 管理有限责任, 科技) on PostgreSQL, and a common character on both: read in id order
@@ -131,7 +133,7 @@ PG_PHRASE = """
 # sample of the names (``_pg_phrase_plan``, ``_char_plan``).
 ORDERED = """
   UNION ALL SELECT 1, '', c.id, c.id FROM (
-    SELECT id FROM beian_subject WHERE {active} AND {instr}(name_chars, %(term)s) > 0
+    SELECT id FROM beian_subject WHERE {active} AND {instr}(name_chars, %(term)s) > 0 AND {listed}
     ORDER BY id LIMIT %(want)s
   ) c WHERE c.id NOT IN (SELECT id FROM p)"""
 
@@ -354,6 +356,9 @@ def object_sql(vendor: str, domains: str | None = None) -> str:
 # index) is a candidate for a walk of the whole table filtering each row, and a generic plan (see PG_NAME_FUNCTION)
 # took one at 20,000 subjects. Left are the bigram index's match, or the primary key for id order.
 PG_ACTIVE = "status || '' = 'active'"
+# A subject with a stored answer: a scalar sub-select, checked on each row a tier's index yields. Written as EXISTS,
+# PostgreSQL turned it into a join that the generic plans drove from the answers table.
+LISTED = "(SELECT true FROM beian_subject_answer a WHERE a.subject_id = {}.id)"
 
 
 def _sql(kind: str, vendor: str, variant: str = "") -> str:
@@ -381,7 +386,10 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
                     }[variant]
                     contains = contains.replace("{tsquery}", tsquery)
             contains = contains.replace("{active}", PG_ACTIVE if pg else "status = 'active'")
-            sql = NAME.format(name='name COLLATE "C"' if pg else "name", contains=contains)
+            sql = NAME.replace("{contains}", contains).replace("{name}", 'name COLLATE "C"' if pg else "name")
+            sql = sql.replace("{listed}", LISTED.format("beian_subject")).replace(
+                "{listed_s}", LISTED.format("s")
+            )
         else:
             sql = BY_KEY.format(object=object_sql(vendor), where=WHERE[kind])
         _sql_cache[key] = sql
@@ -477,8 +485,7 @@ def _by_name(q: str, page: int) -> tuple[list[str], bool]:
             subjects += 1
             if subjects > PAGE_SIZE:
                 return objects, True
-        if obj is not None:  # None: a subject without an active website
-            objects.append(obj)
+        objects.append(obj)
     return objects, False
 
 

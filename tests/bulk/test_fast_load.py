@@ -207,3 +207,19 @@ def test_a_postgresql_load_gathers_statistics_as_it_grows(tmp_path):
     assert summary.inserted == 250 and summary.batches == 5
     assert seen[0] == -1  # the first batch's callback comes before its ANALYZE
     assert seen[1] == 50 and seen[3] == 50 and seen[4] == 200  # analysed after batches 1 and 4
+
+
+@pytest.mark.postgres
+def test_a_postgresql_import_leaves_its_tables_vacuumed(tmp_path):
+    """Rows not yet all-visible make every index-only scan of the public query read the table too, until
+    autovacuum comes round (if it is on): the import ends with VACUUM (ANALYZE) of what it loaded."""
+    summary = bulk.import_jsonl(write_synth(tmp_path / "synth.jsonl", 120), batch_size=50)
+    assert summary.inserted == 120
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT relname, relallvisible, relpages FROM pg_class WHERE relname = ANY(%s) ORDER BY relname",
+            [["beian_subject", "beian_subject_answer", "beian_website"]],
+        )
+        pages = cur.fetchall()
+    assert [name for name, _, _ in pages] == ["beian_subject", "beian_subject_answer", "beian_website"]
+    assert all(visible == total > 0 for _, visible, total in pages), pages

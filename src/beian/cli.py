@@ -87,10 +87,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if _pending_migrations():
         print("正在迁移数据库 / migrating the database …", flush=True)
         call_command("migrate", interactive=False, verbosity=0)
-    from beian.lookup import answers, selectors
+    from beian.lookup import answers, bigrams, selectors
 
     if answers.ensure():  # the answer objects' SQL changed with the code: rebuilt
         print("已重建公共查询的结果 / rebuilt the public query's stored answers", flush=True)
+    if bigrams.ensure():  # PostgreSQL: the name bigrams' table was missing or its triggers changed: filled
+        print("已重建名称二元组 / rebuilt the name bigrams", flush=True)
     selectors.ensure_name_function()
     if args.demo:
         from beian.demo import demo_loaded, load_demo

@@ -9,7 +9,7 @@ import signal
 from tests.security.crashkit import Site, wait_until
 
 DEFERRED = "beian_import_deferred"
-TABLES = "('beian_subject', 'beian_website', 'beian_domain', 'beian_feed')"
+TABLES = "('beian_subject', 'beian_website', 'beian_domain', 'beian_feed', 'beian_subject_bigram')"
 
 
 def schema(site: Site) -> set[tuple[str, str]]:

@@ -156,12 +156,12 @@ def pad_subjects(model: Subject, count: int) -> None:
             "INSERT INTO beian_subject_answer (subject_id, objects) "
             "SELECT id, '{}' FROM beian_subject WHERE number LIKE 'PAD%%'"
         )
-        cur.execute("ANALYZE beian_subject, beian_subject_answer")
+        cur.execute("ANALYZE beian_subject, beian_subject_answer, beian_subject_bigram")
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-@pytest.mark.parametrize("plan", ["ordered", "all", "phrase", None])
+@pytest.mark.parametrize("plan", ["ordered", "all", "phrase", "posting", None])
 def test_name_pages_stay_on_the_indexes_however_often_they_run(filings, plan, monkeypatch, plans):
     """The generic-plan trap (PERFORMANCE.md): the name functions' statements keep generic plans, built for any query
     text, where a text-search condition's guessed match count makes a sequential scan, or a walk of another index
@@ -171,14 +171,17 @@ def test_name_pages_stay_on_the_indexes_however_often_they_run(filings, plan, mo
     every answer stays the same."""
     from beian.lookup import selectors
 
-    if (
-        plan
-    ):  # the contains plan a phrase takes (judged from a sample of names; "phrase" needs an uncommon bigram)
-        monkeypatch.setattr(
-            selectors,
-            "_pg_phrase_plan",
-            lambda term: plan if plan != "phrase" or rare_bigrams(term) else "all",
-        )
+    def forced(
+        term,
+    ):  # the contains plan a phrase takes, its "rare" parameter (any of its bigrams is correct)
+        if plan == "posting":
+            return plan, term.split()[-1]
+        if plan == "phrase" and rare_bigrams(term):
+            return plan, rare_bigrams(term)
+        return ("all" if plan == "phrase" else plan), None
+
+    if plan:  # else as the sample of names judges
+        monkeypatch.setattr(selectors, "_pg_phrase_plan", forced)
     pad_subjects(filings[1], PADDING)  # a few pages plan anything alike; 20,000 subjects plan as millions do
     queries = ("腾讯", "腾讯音乐", "讯", "有限公司", "深圳腾讯音乐科技有限公司", "（）", "pgx")
     first = {q: public_query(q) for q in queries}
@@ -214,6 +217,9 @@ def test_name_pages_stay_on_the_indexes_however_often_they_run(filings, plan, mo
         if "to_tsvector" in page:
             assert "Bitmap Index Scan on beian_subject_name_fts" in page, page
             assert "Filter: (to_tsvector" not in page, page  # the match is the index's, not a filter on rows
+        elif "beian_subject_bigram" in page:  # a bigram's rows in id order, each name fetched by primary key
+            assert "Index Only Scan using beian_subject_bigram_key on beian_subject_bigram" in page, page
+            assert "Index Scan using beian_subject_pkey on beian_subject" in page, page
         elif "strpos" in page:
             assert "Index Scan using beian_subject_pkey on beian_subject" in page, page  # id order
 

@@ -441,11 +441,25 @@ def test_paging_through_contains_matches_shows_each_subject_once_after_renames(c
     assert sorted(seen) == sorted(Subject.objects.get(pk=s.pk).name for s in subjects)
 
 
+def force_phrase_plan(monkeypatch, plan: str) -> None:
+    """PostgreSQL takes ``plan`` for every phrase, with the ``rare`` parameter it needs (any bigram of the phrase
+    for "posting": each match holds all of them)."""
+    from beian.lookup import selectors
+    from beian.registry.search import rare_bigrams
+
+    def forced(term):
+        rare = {"posting": term.split()[-1], "phrase": rare_bigrams(term)}.get(plan)
+        return plan, rare
+
+    monkeypatch.setattr(selectors, "_pg_phrase_plan", forced)
+
+
 @pytest.mark.parametrize(  # PostgreSQL's plans ("phrase" needs an uncommon bigram), and the one it judges
     "plan",
     [
         pytest.param("ordered", marks=pytest.mark.postgres),
         pytest.param("all", marks=pytest.mark.postgres),
+        pytest.param("posting", marks=pytest.mark.postgres),
         None,
     ],
 )
@@ -456,7 +470,7 @@ def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, c
     from beian.lookup import selectors
 
     if plan:
-        monkeypatch.setattr(selectors, "_pg_phrase_plan", lambda term: plan)
+        force_phrase_plan(monkeypatch, plan)
     monkeypatch.setattr(selectors, "_sample", None)  # judged on this test's names
     owner = f.user()
     holding = []
@@ -474,15 +488,16 @@ def test_a_phrase_of_common_bigrams_finds_exactly_the_names_holding_it(client, c
     assert sorted(seen) == sorted(holding)
 
 
-@pytest.mark.parametrize("plan", ["ordered", "phrase", "all", None])  # the contains tier's plans (PostgreSQL)
+@pytest.mark.parametrize(
+    "plan", ["ordered", "phrase", "all", "posting", None]
+)  # the contains tier's plans (PostgreSQL)
 def test_a_shell_subject_takes_no_place_on_a_page(client, plan, monkeypatch):
     """空壳主体: an active subject whose last website was cancelled has nothing to show; a page of names is ten
     subjects that do, then the next page, in either tier."""
-    from beian.lookup import selectors
     from beian.registry.models import Website
 
     if plan:
-        monkeypatch.setattr(selectors, "_pg_phrase_plan", lambda term: plan)
+        force_phrase_plan(monkeypatch, plan)
     owner = f.user()
     listed = []
     for i in range(16):
@@ -539,26 +554,37 @@ def test_a_common_character_is_read_in_id_order_and_a_rare_one_through_the_index
 
 
 @pytest.mark.postgres
-def test_postgresql_reads_a_phrase_common_as_a_whole_in_id_order_and_a_rare_one_through_the_index(
-    monkeypatch,
-):
-    """The plan follows the sample: a phrase most names hold is read in id order (it stops after a page), a
-    phrase no sampled name holds goes to the index, whose posting lists are then short."""
+def test_postgresql_judges_a_phrase_s_plan_from_the_sample(monkeypatch):
+    """The plan follows the sample: a phrase most names hold is read in id order (it stops after a page); a phrase
+    some names hold walks its rarest bigram's rows (at millions of subjects its posting lists would be long); a
+    phrase no sampled name holds goes to the index, whose posting lists are then short; two characters are one
+    bigram, whose rows are exactly its matches."""
+    import dataclasses
+
     from beian.lookup import selectors
     from beian.registry.search import query_terms
 
     owner = f.user()
     for i in range(30):
         rename(f.filed_subject(owner, domains_per_site=([f"plan{i}.cn"],)), f"测试{i:02d}餐饮管理有限公司")
+    for i in range(5):
+        rename(f.filed_subject(owner, domains_per_site=([f"dish{i}.cn"],)), f"测试{i:02d}独特餐厅有限公司")
     rename(f.filed_subject(owner, domains_per_site=(["rare.cn"],)), "独一无二科技有限公司")
     monkeypatch.setattr(selectors, "_sample", None)
-    phrase = {
-        q: query_terms(q, "postgresql")[1] for q in ("餐饮管理", "独一无二", "科技有限公司", "没有这个")
-    }
-    assert selectors._pg_phrase_plan(phrase["餐饮管理"]) == "ordered"
-    assert selectors._pg_phrase_plan(phrase["独一无二"]) == "phrase"
-    assert selectors._pg_phrase_plan(phrase["没有这个"]) == "phrase"
-    assert selectors._name_sample() is selectors._sample  # kept between queries
+    sample = selectors._name_sample()
+    assert selectors._name_sample() is sample  # kept between queries
+    monkeypatch.setattr(
+        selectors, "_sample", dataclasses.replace(sample, active=3_000_000)
+    )  # the issue's scale
+
+    def plan(q):
+        return selectors._pg_phrase_plan(query_terms(q, "postgresql")[1])
+
+    assert plan("餐饮管理") == ("ordered", None)
+    assert plan("独特餐厅") == ("posting", "独特")  # the first of its equally rare bigrams
+    assert plan("独一无二") == ("phrase", "独一 一无 无二")
+    assert plan("没有这个") == ("phrase", "没有 有这 这个")
+    assert plan("腾讯") == ("posting", "腾讯")
 
 
 def test_batch_answers_each_key_and_refuses_over_100(client, filings):

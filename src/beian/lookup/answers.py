@@ -142,10 +142,11 @@ def ensure() -> bool:
 
 
 @contextmanager
-def suspended_for_insert(website_ids: list[int]):
-    """Inside a batch's transaction that inserts new subjects with their websites (ids ``website_ids``, a
-    reserved block) and domains: the answer triggers are off, the rows written, then the batch's answers
-    inserted with one statement. Row by row, every website and domain insert would rebuild its subject's answer;
+def suspended_for_insert(website_ids: list[int], subject_ids: list[int] = ()):
+    """Inside a batch's transaction that inserts new subjects (ids ``subject_ids``) with their websites (ids
+    ``website_ids``, a reserved block) and domains: the answer triggers are off, the rows written, then the batch's
+    answers inserted with one statement (on PostgreSQL also the subjects' name bigrams, ``lookup.bigrams``, whose
+    trigger the same setting turns off). Row by row, every website and domain insert would rebuild its subject's answer;
     while a first load defers the website and domain indexes each rebuild would even scan those tables. The
     statement reads the new websites by id range and the new domains by id (past the largest before the batch),
     so it needs no other index. SQLite drops the triggers and re-creates them from their stored SQL (inside the
@@ -179,6 +180,11 @@ def suspended_for_insert(website_ids: list[int]):
             cur.execute("SELECT coalesce(max(id), 0) FROM beian_domain")
             params["last"] = cur.fetchone()[0]
             cur.execute(f"INSERT INTO {TABLE} (subject_id, objects) {_pg_batch_select()}", params)
+            from beian.lookup import bigrams
+
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [bigrams.TABLE])
+            if cur.fetchone()[0]:
+                cur.execute(bigrams.fill_sql(), {"subjects": list(subject_ids)})
         else:
             cur.execute(_fill("w.id BETWEEN %(lo)s AND %(hi)s", batch=True), params)
             for sql in stored.values():

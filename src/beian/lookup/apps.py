@@ -4,9 +4,10 @@ from django.db.models.signals import post_migrate
 
 def _ensure_answers(sender, **kwargs) -> None:
     if sender.label == "registry":  # once per migrate, after the registry's tables exist
-        from beian.lookup import answers, selectors
+        from beian.lookup import answers, bigrams, selectors
 
         answers.ensure()
+        bigrams.ensure()
         selectors.ensure_name_function()
 
 

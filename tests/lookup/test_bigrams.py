@@ -1,0 +1,129 @@
+"""PostgreSQL's name bigrams (lookup.bigrams): after any write to a subject's name — the ORM, raw SQL, a delete, a
+TRUNCATE, an import's batches and its first load with deferred indexes — a two-character query (its rows walked in
+id order) finds exactly the names holding it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+
+from beian.lookup import bigrams, selectors
+from beian.registry import bulk
+from beian.registry.models import Subject
+from beian.registry.search import spaced
+from tests import factories as f
+from tests.lookup.test_answers import synth_lines
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def names(q: str) -> list[str]:
+    return [r["unit_name"] for r in selectors.public_query(q)["results"]]
+
+
+def rows_of(subject) -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT bigram FROM {bigrams.TABLE} WHERE subject_id = %s", [subject.pk])
+        return {r[0] for r in cur.fetchall()}
+
+
+def rename(subject, name):
+    Subject.objects.filter(pk=subject.pk).update(name=name, name_chars=spaced(name))
+
+
+def test_a_renamed_subject_is_found_by_its_new_name_only():
+    owner = f.user()
+    a = f.filed_subject(owner, domains_per_site=(["bigram-a.cn"],))
+    rename(a, "杭州星河远航科技有限公司")
+    assert rows_of(a) == {
+        "杭州",
+        "州星",
+        "星河",
+        "河远",
+        "远航",
+        "航科",
+        "科技",
+        "技有",
+        "有限",
+        "限公",
+        "公司",
+    }
+    assert names("远航") == ["杭州星河远航科技有限公司"]
+    rename(a, "杭州银河启明科技有限公司")
+    assert names("远航") == [] and names("启明") == ["杭州银河启明科技有限公司"]
+    assert "远航" not in rows_of(a) and "启明" in rows_of(a)
+    a.refresh_from_db()
+    a.save()  # an ORM save that leaves the name alone rewrites no row
+    assert bigrams.mismatches() == []
+    with connection.cursor() as cur:  # a subject deleted (its websites and domains first)
+        for table in ("beian_domain", "beian_feed"):
+            cur.execute(
+                f"DELETE FROM {table} WHERE website_id IN (SELECT id FROM beian_website WHERE subject_id = %s)",
+                [a.pk],
+            )
+        cur.execute("DELETE FROM beian_website WHERE subject_id = %s", [a.pk])
+        cur.execute("DELETE FROM beian_subject WHERE id = %s", [a.pk])
+    assert rows_of(a) == set() and bigrams.mismatches() == []
+
+
+def test_a_truncate_empties_the_bigrams():
+    owner = f.user()
+    a = f.filed_subject(owner, domains_per_site=(["bigram-t.cn"],))
+    assert rows_of(a)
+    with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks may precede a TRUNCATE
+        cur.execute("TRUNCATE beian_subject CASCADE")
+        cur.execute(f"SELECT count(*) FROM {bigrams.TABLE}")
+        assert cur.fetchone()[0] == 0
+
+
+def test_ensure_rebuilds_when_the_triggers_are_not_this_codes():
+    owner = f.user()
+    a = f.filed_subject(owner, domains_per_site=(["bigram-e.cn"],))
+    assert bigrams.ensure() is False  # current: nothing to do
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER beian_bigram_u ON beian_subject")
+        cur.execute(f"DELETE FROM {bigrams.TABLE}")
+    assert bigrams.mismatches() == [a.pk]
+    assert bigrams.ensure() is True
+    assert bigrams.mismatches() == []
+    rename(a, "成都青松远山文化传媒有限公司")  # the dropped trigger is back
+    assert names("青松") == ["成都青松远山文化传媒有限公司"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_writes_the_bigrams_of_its_batches(tmp_path):
+    """A first load (its index deferred and rebuilt, batches of 100), then a second file that renames subjects."""
+    first = synth_lines(tmp_path, 400, seed=5)
+    summary = bulk.import_jsonl(first, batch_size=100)
+    assert summary.failed == 0 and summary.inserted == 400 and summary.deferred
+    assert bigrams.mismatches() == []
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [bigrams.INDEX])
+        assert cur.fetchone() is not None  # put back after the first load
+        cur.execute(f"SELECT count(*) FROM {bigrams.TABLE}")
+        assert cur.fetchone()[0] > 400 * 5
+    lines = first.read_text(encoding="utf-8").splitlines()
+    changed = []
+    for line in lines[:30]:
+        data = json.loads(line)
+        data["name"] = data["name"][:2] + "鹭岛" + data["name"][2:]  # found by the contains tier only
+        changed.append(json.dumps(data, ensure_ascii=False))
+    second = tmp_path / "second.jsonl"
+    second.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    assert bulk.import_jsonl(second, batch_size=50).failed == 0
+    assert bigrams.mismatches() == []
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(DISTINCT s.name) FROM beian_subject_answer a JOIN beian_subject s ON s.id = a.subject_id "
+            "WHERE s.name LIKE '%%鹭岛%%'"
+        )
+        listed = cur.fetchone()[0]
+    seen, page = [], 1
+    while page:
+        answer = selectors.public_query("鹭岛", page)
+        seen += [r["unit_name"] for r in answer["results"]]
+        page = answer["next"]
+    assert listed > 10 and len(set(seen)) == listed  # every renamed subject with a website, over pages

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-from beian.lookup.answers import PG_OFF
+from beian.lookup import answers  # its PG_OFF read at call time: answers → selectors → … → bulk → here
 
 TABLE = "beian_subject_bigram"
 INDEX = "beian_subject_bigram_key"
@@ -55,7 +55,7 @@ def _functions() -> dict[str, str]:
     """The trigger functions' bodies (``pg_proc.prosrc``) by name."""
     trigger = f"""
 BEGIN
-  IF current_setting('{PG_OFF}', true) = 'on' THEN RETURN NULL; END IF;
+  IF current_setting('{answers.PG_OFF}', true) = 'on' THEN RETURN NULL; END IF;
   IF TG_OP <> 'INSERT' THEN
     DELETE FROM {TABLE} WHERE bigram = ANY(string_to_array(OLD.name_chars, ' ')) AND subject_id = OLD.id;
   END IF;

@@ -584,7 +584,7 @@ def test_postgresql_judges_a_phrase_s_plan_from_the_sample(monkeypatch):
     assert plan("独特餐厅") == ("posting", "独特")  # the first of its equally rare bigrams
     assert plan("独一无二") == ("phrase", "独一 一无 无二")
     assert plan("没有这个") == ("phrase", "没有 有这 这个")
-    assert plan("腾讯") == ("posting", "腾讯")
+    assert plan("腾讯") == ("bigram", "腾讯")
 
 
 def test_batch_answers_each_key_and_refuses_over_100(client, filings):

@@ -91,6 +91,13 @@ def test_ensure_rebuilds_when_the_triggers_are_not_this_codes():
     assert bigrams.mismatches() == []
     rename(a, "成都青松远山文化传媒有限公司")  # the dropped trigger is back
     assert names("青松") == ["成都青松远山文化传媒有限公司"]
+    with connection.cursor() as cur:
+        cur.execute(f"DROP INDEX {bigrams.INDEX}")
+    assert bigrams.ensure() is True  # an index dropped by hand is put back
+    with connection.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [bigrams.INDEX])
+        assert cur.fetchone()[0]
+    assert bigrams.ensure() is False and bigrams.mismatches() == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -84,13 +84,14 @@ def ensure() -> bool:
         return False
     functions = _functions()
     with connection.cursor() as cur:
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE])
-        has_table = cur.fetchone()[0]
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL", [TABLE, INDEX])
+        has_table, has_index = cur.fetchone()
         cur.execute("SELECT proname, prosrc FROM pg_proc WHERE proname = ANY(%s)", [list(functions)])
         stored = dict(cur.fetchall())
         cur.execute("SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)", [list(TRIGGERS)])
         there = {r[0] for r in cur.fetchall()}
-    if has_table and stored == functions and there == set(TRIGGERS):
+        deferred = _deferred(cur)
+    if has_table and (has_index or deferred) and stored == functions and there == set(TRIGGERS):
         return False
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(TABLE_DDL)
@@ -104,12 +105,7 @@ def ensure() -> bool:
             cur.execute(f"CREATE TRIGGER {name} {clauses}")
         cur.execute(f"TRUNCATE {TABLE}")
         cur.execute(f"INSERT INTO {TABLE} (bigram, subject_id) {rows_of('beian_subject s', 'true')}")
-        cur.execute("SELECT to_regclass('beian_import_deferred') IS NOT NULL")
-        deferred = cur.fetchone()[0]
-        if deferred:
-            cur.execute("SELECT 1 FROM beian_import_deferred WHERE name = %s", [INDEX])
-            deferred = cur.fetchone() is not None
-        if not deferred:  # else a first load dropped it and re-creates it when it ends (registry.bulk)
+        if not _deferred(cur):  # else a first load dropped it and re-creates it when it ends (registry.bulk)
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
             cur.execute(INDEX_DDL)
         cur.execute(f"ANALYZE {TABLE}")
@@ -117,6 +113,15 @@ def ensure() -> bool:
         with connection.cursor() as cur:
             cur.execute(f"VACUUM {TABLE}")
     return True
+
+
+def _deferred(cur) -> bool:
+    """Whether a first load dropped the index and has it recorded to re-create (``registry.bulk``)."""
+    cur.execute("SELECT to_regclass('beian_import_deferred') IS NOT NULL")
+    if not cur.fetchone()[0]:
+        return False
+    cur.execute("SELECT 1 FROM beian_import_deferred WHERE name = %s", [INDEX])
+    return cur.fetchone() is not None
 
 
 def fill_sql() -> str:

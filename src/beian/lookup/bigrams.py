@@ -14,7 +14,7 @@ batch of new subjects writes its rows with one statement (``answers.suspended_fo
 transaction-local setting turns the answers' triggers off), and a first load defers the index like the
 registry's own (``registry.bulk``). SQLite needs none of this: FTS5 yields a token's rows in rowid order.
 
-At 3,000,000 subjects: 23.5 million rows, 994 MB of table and 708 MB of index, built from scratch in about 40 s.
+At 3,000,000 subjects: 23.5 million rows, 994 MB of table and 708 MB of index, filled from scratch in 40–65 s.
 """
 
 from __future__ import annotations

@@ -118,6 +118,18 @@ def synth_lines(tmp_path, subjects: int, seed: int):
     return path
 
 
+def renamed_lines(source, rename, count: int = 30):
+    """A second file beside ``source``: its first ``count`` subjects, each renamed by ``rename``."""
+    changed = []
+    for line in source.read_text(encoding="utf-8").splitlines()[:count]:
+        data = json.loads(line)
+        data["name"] = rename(data["name"])
+        changed.append(json.dumps(data, ensure_ascii=False))
+    second = source.with_name("second.jsonl")
+    second.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    return second
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_import_writes_the_answers_of_its_batches(tmp_path):
     """A first load (deferred indexes, batches of 100), then a second file that updates subjects."""
@@ -131,14 +143,7 @@ def test_an_import_writes_the_answers_of_its_batches(tmp_path):
         cur.execute("SELECT name FROM beian_subject WHERE status = 'active' ORDER BY id LIMIT 1")
         name = cur.fetchone()[0]
     assert any(r["unit_name"] == name for r in found(name))
-    lines = first.read_text(encoding="utf-8").splitlines()
-    changed = []
-    for line in lines[:30]:
-        data = json.loads(line)
-        data["name"] = data["name"] + "分部"
-        changed.append(json.dumps(data, ensure_ascii=False))
-    second = tmp_path / "second.jsonl"
-    second.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    second = renamed_lines(first, lambda name: name + "分部")
     summary = bulk.import_jsonl(second, batch_size=50)
     assert summary.failed == 0
     assert answers.mismatches() == []

@@ -4,8 +4,6 @@ id order) finds exactly the names holding it."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.db import connection
 
@@ -14,7 +12,7 @@ from beian.registry import bulk
 from beian.registry.models import Subject
 from beian.registry.search import spaced
 from tests import factories as f
-from tests.lookup.test_answers import synth_lines
+from tests.lookup.test_answers import renamed_lines, synth_lines
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -112,14 +110,9 @@ def test_an_import_writes_the_bigrams_of_its_batches(tmp_path):
         assert cur.fetchone() is not None  # put back after the first load
         cur.execute(f"SELECT count(*) FROM {bigrams.TABLE}")
         assert cur.fetchone()[0] > 400 * 5
-    lines = first.read_text(encoding="utf-8").splitlines()
-    changed = []
-    for line in lines[:30]:
-        data = json.loads(line)
-        data["name"] = data["name"][:2] + "鹭岛" + data["name"][2:]  # found by the contains tier only
-        changed.append(json.dumps(data, ensure_ascii=False))
-    second = tmp_path / "second.jsonl"
-    second.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    second = renamed_lines(
+        first, lambda name: name[:2] + "鹭岛" + name[2:]
+    )  # found by the contains tier only
     assert bulk.import_jsonl(second, batch_size=50).failed == 0
     assert bigrams.mismatches() == []
     with connection.cursor() as cur:

@@ -142,7 +142,7 @@ def ensure() -> bool:
 
 
 @contextmanager
-def suspended_for_insert(website_ids: list[int], subject_ids: list[int] = ()):
+def suspended_for_insert(website_ids: list[int], subject_ids: list[int]):
     """Inside a batch's transaction that inserts new subjects (ids ``subject_ids``) with their websites (ids
     ``website_ids``, a reserved block) and domains: the answer triggers are off, the rows written, then the batch's
     answers inserted with one statement (on PostgreSQL also the subjects' name bigrams, ``lookup.bigrams``, whose
@@ -155,9 +155,14 @@ def suspended_for_insert(website_ids: list[int], subject_ids: list[int] = ()):
     pg = connection.vendor == "postgresql"
     with connection.cursor() as cur:
         stored: dict[str, str] = {}  # SQLite: the triggers to re-create
+        with_bigrams = False  # PostgreSQL: the name bigrams' table is there too
         if website_ids and pg:
-            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE])
-            present = cur.fetchone()[0]
+            from beian.lookup import bigrams  # here: bigrams imports this module
+
+            cur.execute(
+                "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL", [TABLE, bigrams.TABLE]
+            )
+            present, with_bigrams = cur.fetchone()
         elif website_ids:
             stored = _stored(cur)
             present = bool(stored)
@@ -180,10 +185,7 @@ def suspended_for_insert(website_ids: list[int], subject_ids: list[int] = ()):
             cur.execute("SELECT coalesce(max(id), 0) FROM beian_domain")
             params["last"] = cur.fetchone()[0]
             cur.execute(f"INSERT INTO {TABLE} (subject_id, objects) {_pg_batch_select()}", params)
-            from beian.lookup import bigrams
-
-            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [bigrams.TABLE])
-            if cur.fetchone()[0]:
+            if with_bigrams:
                 cur.execute(bigrams.fill_sql(), {"subjects": list(subject_ids)})
         else:
             cur.execute(_fill("w.id BETWEEN %(lo)s AND %(hi)s", batch=True), params)

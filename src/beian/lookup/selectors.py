@@ -284,9 +284,9 @@ def _pg_phrase_plan(term: str) -> tuple[str, str | None]:
     """How PostgreSQL looks for a phrase of bigrams (``term``): (plan, its ``rare`` parameter). "bigram" (one bigram:
     its rows in id order, which are its matches), "posting" (the rows of the phrase's rarest bigram in id order, each
     name checked for the phrase), "ordered" (names in id order), "phrase" (GIN on its uncommon bigrams, each row
-    checked for the phrase) or "all" (GIN on all its bigrams, when every one is common). The cheapest by the sample's estimate; it
-    depends on the phrase and the sample only, not on the page, so every page of a query takes the same plan (the
-    contains tier's order)."""
+    checked for the phrase) or "all" (GIN on all its bigrams, when every one is common). The cheapest by the sample's
+    estimate; it depends on the phrase and the sample only, not on the page, so every page of a query takes the same
+    plan (the contains tier's order)."""
     bigrams = term.split()
     if len(bigrams) == 1:
         return "bigram", term
@@ -400,7 +400,9 @@ def object_sql(vendor: str, domains: str | None = None) -> str:
 PG_ACTIVE = "status || '' = 'active'"
 # A subject with a stored answer: a scalar sub-select, checked on each row a tier's index yields. Written as EXISTS,
 # PostgreSQL turned it into a join that the generic plans drove from the answers table.
-LISTED = "(SELECT true FROM beian_subject_answer a WHERE a.subject_id = {}.id)"
+LISTED = (
+    "(SELECT true FROM beian_subject_answer a WHERE a.subject_id = {})"  # {}: the subject id's expression
+)
 
 
 def _sql(kind: str, vendor: str, variant: str = "") -> str:
@@ -433,10 +435,12 @@ def _sql(kind: str, vendor: str, variant: str = "") -> str:
                     contains = contains.replace("{tsquery}", tsquery)
             contains = contains.replace("{active}", PG_ACTIVE if pg else "status = 'active'")
             sql = NAME.replace("{contains}", contains).replace("{name}", 'name COLLATE "C"' if pg else "name")
-            sql = sql.replace("{listed}", LISTED.format("beian_subject")).replace(
-                "{listed_s}", LISTED.format("s")
-            )
-            sql = sql.replace("{listed_b}", LISTED.format("b").replace("b.id", "b.subject_id"))
+            for mark, subject_id in (
+                ("listed", "beian_subject.id"),
+                ("listed_s", "s.id"),
+                ("listed_b", "b.subject_id"),
+            ):
+                sql = sql.replace("{" + mark + "}", LISTED.format(subject_id))
         else:
             sql = BY_KEY.format(object=object_sql(vendor), where=WHERE[kind])
         _sql_cache[key] = sql

@@ -1552,9 +1552,9 @@ def _pg_analyze() -> None:
 def _pg_vacuum() -> None:
     """PostgreSQL, after an import: VACUUM (ANALYZE) the loaded tables (ANALYZE alone inside a transaction, where
     VACUUM cannot run). Freshly written rows are not yet all-visible, so every index-only scan of the public
-    query (a name range, the stored answers' keys, the name bigrams) also reads the table's pages until autovacuum comes round,
-    if it is on at all: at 3,000,000 subjects, 2.6 ms a name page instead of 0.7 (in-process, median). About 15 s
-    at that size."""
+    query (a name range, the stored answers' keys, the name bigrams) also reads the table's pages until autovacuum
+    comes round, if it is on at all: at 3,000,000 subjects, 2.6 ms a name page instead of 0.7 (in-process, median).
+    About 15 s at that size."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cur:

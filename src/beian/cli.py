@@ -60,6 +60,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if not _restore_deferred_indexes():
         return 1
     call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    from beian.lookup import bigrams
+
+    bigrams.recount()  # PostgreSQL: the name bigrams counted again (how a name query is planned)
     print("数据库已是最新 / database is up to date")
     return 0
 

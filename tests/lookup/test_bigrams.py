@@ -31,6 +31,15 @@ def rename(subject, name):
     Subject.objects.filter(pk=subject.pk).update(name=name, name_chars=spaced(name))
 
 
+def held_bigrams() -> dict[str, int]:
+    """How many subjects' names hold each bigram, counted here from the names."""
+    held: dict[str, int] = {}
+    for chars in Subject.objects.values_list("name_chars", flat=True):
+        for b in {t for t in chars.split() if len(t) == 2}:
+            held[b] = held.get(b, 0) + 1
+    return held
+
+
 def test_a_renamed_subject_is_found_by_its_new_name_only():
     owner = f.user()
     a = f.filed_subject(owner, domains_per_site=(["bigram-a.cn"],))
@@ -75,12 +84,19 @@ def test_a_truncate_empties_the_bigrams():
         cur.execute("TRUNCATE beian_subject CASCADE")
         cur.execute(f"SELECT count(*) FROM {bigrams.TABLE}")
         assert cur.fetchone()[0] == 0
+    assert bigrams.counts() == {}  # and their counts
 
 
 def test_ensure_rebuilds_when_the_triggers_are_not_this_codes():
     owner = f.user()
     a = f.filed_subject(owner, domains_per_site=(["bigram-e.cn"],))
     assert bigrams.ensure() is False  # current: nothing to do
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE {bigrams.COUNTS}")
+    assert bigrams.ensure() is False  # only the counts were missing: counted again, nothing rebuilt
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {bigrams.TABLE}")
+    assert bigrams.counts() == held_bigrams()
     with connection.cursor() as cur:
         cur.execute("DROP TRIGGER beian_bigram_u ON beian_subject")
         cur.execute(f"DELETE FROM {bigrams.TABLE}")
@@ -105,6 +121,7 @@ def test_an_import_writes_the_bigrams_of_its_batches(tmp_path):
     summary = bulk.import_jsonl(first, batch_size=100)
     assert summary.failed == 0 and summary.inserted == 400 and summary.deferred
     assert bigrams.mismatches() == []
+    assert bigrams.counts() == held_bigrams()  # counted when the import ended
     with connection.cursor() as cur:
         cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [bigrams.INDEX])
         assert cur.fetchone() is not None  # put back after the first load
@@ -115,6 +132,7 @@ def test_an_import_writes_the_bigrams_of_its_batches(tmp_path):
     )  # found by the contains tier only
     assert bulk.import_jsonl(second, batch_size=50).failed == 0
     assert bigrams.mismatches() == []
+    assert bigrams.counts() == held_bigrams() and bigrams.counts()["鹭岛"] == 30
     with connection.cursor() as cur:
         cur.execute(
             "SELECT count(DISTINCT s.name) FROM beian_subject_answer a JOIN beian_subject s ON s.id = a.subject_id "
@@ -127,3 +145,24 @@ def test_an_import_writes_the_bigrams_of_its_batches(tmp_path):
         seen += [r["unit_name"] for r in answer["results"]]
         page = answer["next"]
     assert listed > 10 and len(set(seen)) == listed  # every renamed subject with a website, over pages
+
+
+def test_counts_drifted_a_fifth_from_the_table_are_set_aside_until_counted_again():
+    owner = f.user()
+    for i in range(4):
+        rename(
+            f.filed_subject(owner, domains_per_site=([f"drift{i}.cn"],)), f"测试{i}青松远山文化传媒有限公司"
+        )
+    bigrams.recount()
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {bigrams.TABLE}")  # what autovacuum would do
+    assert bigrams.counts() == held_bigrams()
+    for i in range(3):  # filed through the console since: the table grew by more than a fifth
+        rename(
+            f.filed_subject(owner, domains_per_site=([f"drift-new{i}.cn"],)), f"新{i}白鹭洲餐饮管理有限公司"
+        )
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {bigrams.TABLE}")
+    assert bigrams.counts() == {}  # the plans judge from the sample alone meanwhile
+    bigrams.recount()
+    assert bigrams.counts() == held_bigrams() and bigrams.counts()["鹭洲"] == 3

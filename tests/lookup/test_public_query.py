@@ -556,8 +556,8 @@ def test_a_common_character_is_read_in_id_order_and_a_rare_one_through_the_index
 @pytest.mark.postgres
 def test_postgresql_judges_a_phrase_s_plan_from_the_sample(monkeypatch):
     """The plan follows the sample: a phrase most names hold is read in id order (it stops after a page); a phrase
-    some names hold walks its rarest bigram's rows (at millions of subjects its posting lists would be long); a
-    phrase no sampled name holds goes to the index, whose posting lists are then short; two characters are one
+    some names hold, or even one, walks its rarest bigram's rows (at millions of subjects its posting lists would
+    be long); a phrase no sampled name holds goes to the index, whose posting lists are then short; two characters are one
     bigram, whose rows are exactly its matches."""
     import dataclasses
 
@@ -582,9 +582,49 @@ def test_postgresql_judges_a_phrase_s_plan_from_the_sample(monkeypatch):
 
     assert plan("餐饮管理") == ("ordered", None)
     assert plan("独特餐厅") == ("posting", "独特")  # the first of its equally rare bigrams
-    assert plan("独一无二") == ("phrase", "独一 一无 无二")
+    assert plan("独一无二") == ("posting", "独一")  # held once: too few to judge by, its rarest bigram walked
     assert plan("没有这个") == ("phrase", "没有 有这 这个")
     assert plan("腾讯") == ("bigram", "腾讯")
+
+
+@pytest.mark.postgres
+def test_postgresql_judges_a_rare_phrase_s_plan_from_the_bigram_counts(monkeypatch):
+    """A phrase the sample holds once or twice walks its rarest bigram's rows, the rarest as counted; one the sample
+    never holds asks GIN for its two rarest bigrams when the rarest is in few names (for the rarest alone when the
+    next is in many), else for its uncommon bigrams, or its two rarest when all are common. Without counts (never
+    counted) it judges as before them."""
+    import dataclasses
+
+    from beian.lookup import selectors
+    from beian.registry.search import query_terms
+
+    owner = f.user()
+    rename(f.filed_subject(owner, domains_per_site=(["once.cn"],)), "测试星河远航科技有限公司")
+    for i in range(3):
+        rename(f.filed_subject(owner, domains_per_site=([f"pad{i}.cn"],)), f"测试{i}远方文化有限公司")
+    monkeypatch.setattr(selectors, "_sample", None)
+    sample = selectors._name_sample()
+    assert sample.rows == {}  # never counted in this test's database
+
+    def plan(q, **rows):
+        counted = {
+            b: rows.get(b, 0)
+            for b in ("星河", "河远", "远航", "没有", "有这", "这个", "互联", "联网", "网络")
+        }
+        given = dataclasses.replace(sample, active=3_000_000, rows=counted if rows else {})
+        monkeypatch.setattr(selectors, "_sample", given)
+        return selectors._pg_phrase_plan(query_terms(q, "postgresql")[1])
+
+    # held once in the sample: the rows of its rarest bigram, by the counts (by the sample when never counted)
+    assert plan("星河远航", 星河=9000, 河远=300, 远航=5000) == ("posting", "河远")
+    assert plan("星河远航") == ("posting", "星河")  # equally rare in the sample: the first
+    # never held: GIN
+    assert plan("没有这个") == ("phrase", "没有 有这 这个")  # never counted: its uncommon bigrams
+    assert plan("没有这个", 没有=40, 有这=150, 这个=90000) == ("phrase", "没有 有这")
+    assert plan("没有这个", 没有=40, 有这=8000, 这个=90000) == ("phrase", "没有")
+    assert plan("没有这个", 没有=400, 有这=800, 这个=90000) == ("phrase", "没有 有这 这个")
+    assert plan("互联网络", 互联=9000, 联网=12000, 网络=260000) == ("phrase", "互联 联网")  # all common
+    assert plan("互联网络") == ("all", None)
 
 
 def test_batch_answers_each_key_and_refuses_over_100(client, filings):

@@ -40,6 +40,14 @@ TABLE_DDL = (
 )
 # not unique (the rows are written distinct): so a first load defers it like the registry's other indexes
 INDEX_DDL = f"CREATE INDEX {INDEX} ON {TABLE} (bigram, subject_id)"
+# How many subjects hold each bigram: planner statistics of our own, which steer a phrase's plan
+# (``selectors._pg_phrase_plan``) and never its answer, so they are counted again only when many names may have
+# changed (every import, every ``beian migrate``), not on every write. 68,000 rows at 3,000,000 subjects, counted in about 5 s.
+COUNTS = "beian_bigram_count"
+STALE = 0.2  # counts this far from the table's size are not used (``counts``)
+COUNTS_DDL = (
+    f'CREATE TABLE IF NOT EXISTS {COUNTS} (bigram text COLLATE "C" PRIMARY KEY, subjects bigint NOT NULL)'
+)
 
 
 def rows_of(subjects: str, where: str) -> str:
@@ -70,6 +78,7 @@ END
     truncated = f"""
 BEGIN
   TRUNCATE {TABLE};
+  DELETE FROM {COUNTS};
   RETURN NULL;
 END
 """
@@ -84,17 +93,23 @@ def ensure() -> bool:
         return False
     functions = _functions()
     with connection.cursor() as cur:
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL", [TABLE, INDEX])
-        has_table, has_index = cur.fetchone()
+        cur.execute(
+            "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
+            [TABLE, INDEX, COUNTS],
+        )
+        has_table, has_index, has_counts = cur.fetchone()
         cur.execute("SELECT proname, prosrc FROM pg_proc WHERE proname = ANY(%s)", [list(functions)])
         stored = dict(cur.fetchall())
         cur.execute("SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)", [list(TRIGGERS)])
         there = {r[0] for r in cur.fetchall()}
         deferred = _deferred(cur)
     if has_table and (has_index or deferred) and stored == functions and there == set(TRIGGERS):
+        if not has_counts:
+            recount()
         return False
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(TABLE_DDL)
+        cur.execute(COUNTS_DDL)
         cur.execute(f"DROP INDEX IF EXISTS {INDEX}")  # filled first, then indexed: several times faster
         for name, body in functions.items():
             cur.execute(
@@ -109,6 +124,7 @@ def ensure() -> bool:
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
             cur.execute(INDEX_DDL)
         cur.execute(f"ANALYZE {TABLE}")
+        recount()
     if not connection.in_atomic_block:  # the visibility map, for index-only scans (autovacuum may be off)
         with connection.cursor() as cur:
             cur.execute(f"VACUUM {TABLE}")
@@ -122,6 +138,40 @@ def _deferred(cur) -> bool:
         return False
     cur.execute("SELECT 1 FROM beian_import_deferred WHERE name = %s", [INDEX])
     return cur.fetchone() is not None
+
+
+def recount() -> None:
+    """PostgreSQL: count again how many subjects hold each bigram (``COUNTS``), in one transaction: a query meanwhile
+    reads the previous counts, not a half-written table."""
+    if connection.vendor != "postgresql":
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE])
+        if not cur.fetchone()[0]:
+            return  # no rows to count yet (``ensure`` creates them, then counts)
+        cur.execute(COUNTS_DDL)
+        # not TRUNCATE: its lock would stop the readers for the count's seconds
+        cur.execute(f"DELETE FROM {COUNTS}")
+        cur.execute(f"INSERT INTO {COUNTS} SELECT bigram, count(*) FROM {TABLE} GROUP BY bigram")
+
+
+def counts() -> dict[str, int]:
+    """Subjects holding each bigram as last counted (``recount``). Empty when never counted, not PostgreSQL, or
+    stale: the rows counted differ by more than STALE from the table's rows as PostgreSQL's statistics last saw
+    them (``pg_class.reltuples``, kept by autovacuum and ANALYZE), as after many filings through the console."""
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [COUNTS])
+        if not cur.fetchone()[0]:
+            return {}
+        cur.execute(f"SELECT bigram, subjects FROM {COUNTS}")
+        counted = dict(cur.fetchall())
+        cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
+        rows = cur.fetchone()[0]
+    if rows >= 0 and abs(sum(counted.values()) - rows) > STALE * max(rows, 1):  # -1: never analysed
+        return {}
+    return counted
 
 
 def fill_sql() -> str:

@@ -210,6 +210,8 @@ POSTING_ROW_COST = (
     4  # a bigram row walked in id order, its name fetched and checked (lookup.bigrams), likewise
 )
 MIN_SAMPLE_HITS = 3  # fewer matches in the sample say too little about how far an id-order scan would read
+FEW_ROWS = 200  # a phrase no sampled name holds, whose rarest bigram has fewer rows: GIN on its two rarest
+LONG_ROWS = 5000  # … unless the second has this many rows or more: then on the rarest alone
 MAX_CHECKED = 256  # sampled names checked for the whole phrase at most (the rest scaled from them)
 
 
@@ -218,6 +220,7 @@ class _Sample:
     names: list[str]  # name_chars of the active subjects sampled
     postings: dict[str, list[int]]  # bigram → positions in ``names``
     chars: dict[str, tuple[int, int]]  # character → (names holding it, tokens starting with it)
+    rows: dict[str, int]  # bigram → subjects holding it, as last counted (lookup.bigrams.counts; {} if never)
     active: float  # active subjects in the table, about
     taken_at: float
 
@@ -276,39 +279,62 @@ def _name_sample() -> _Sample:
         starting[token[0]] = starting.get(token[0], 0) + len(positions)
     chars = {ch: (count, starting.get(ch, 0)) for ch, count in holding.items()}
     active = total * len(names) / (probed or len(rows)) if rows else 0.0
-    _sample = sample = _Sample(names, postings, chars, active, now)
+    from beian.lookup import bigrams  # not at the top: bigrams → answers → here
+
+    _sample = sample = _Sample(names, postings, chars, bigrams.counts(), active, now)
     return sample
 
 
 def _pg_phrase_plan(term: str) -> tuple[str, str | None]:
     """How PostgreSQL looks for a phrase of bigrams (``term``): (plan, its ``rare`` parameter). "bigram" (one bigram:
     its rows in id order, which are its matches), "posting" (the rows of the phrase's rarest bigram in id order, each
-    name checked for the phrase), "ordered" (names in id order), "phrase" (GIN on its uncommon bigrams, each row
-    checked for the phrase) or "all" (GIN on all its bigrams, when every one is common). The cheapest by the sample's
-    estimate; it depends on the phrase and the sample only, not on the page, so every page of a query takes the same
-    plan (the contains tier's order)."""
+    name checked for the phrase), "ordered" (names in id order), "phrase" (GIN on some of its bigrams, each row
+    checked for the phrase) or "all" (GIN on all its bigrams, when every one is common and they were never
+    counted). It depends on the phrase, the sample and the bigram counts only, not on the page, so every page of a
+    query takes the same plan (the contains tier's order).
+
+    Measured on the bench's 2,000 names at 3,000,000 subjects (docs/performance.md, session 8): a phrase the sample
+    holds at all is found soonest along its rarest bigram's rows, whatever their number (0.67 against 2.76 ms
+    through GIN for phrases held twice); one it holds three times or more is judged by the estimates
+    (``_cheaper``); one it never holds goes to GIN (``_unsampled``)."""
     bigrams = term.split()
     if len(bigrams) == 1:
         return "bigram", term
-    rare = rare_bigrams(term)
-    by_index = ("phrase", rare) if rare else ("all", None)
     sample = _name_sample()
-    n = len(sample.names)
+    rare = rare_bigrams(term)
     looked_up = rare.split() or bigrams
     counts = [len(sample.postings.get(b, ())) for b in looked_up]
-    shortest = min(counts) if n else 0
-    if not shortest:
-        return by_index  # not in the sample: the index's lists are short
-    positions = sample.postings[looked_up[counts.index(shortest)]]
-    checked = positions[:: max(1, len(positions) // MAX_CHECKED)]  # evenly spread: a few µs, not 0.1 ms
-    found = sum(term in sample.names[i] for i in checked)
+    shortest = min(counts)
+    found = 0
+    if shortest:
+        positions = sample.postings[looked_up[counts.index(shortest)]]
+        checked = positions[:: max(1, len(positions) // MAX_CHECKED)]  # evenly spread: a few µs, not 0.1 ms
+        found = sum(term in sample.names[i] for i in checked)
+    if not found:
+        return _unsampled(bigrams, rare, sample)
+    rows = sample.rows or {b: len(sample.postings.get(b, ())) for b in bigrams}  # counted, else as sampled
+    rarest = min(bigrams, key=lambda b: rows.get(b, 0))
     if found < MIN_SAMPLE_HITS:
-        return by_index  # a rare phrase: walking a bigram's rows would read them all
+        return "posting", rarest
     hits = found * len(positions) / len(checked)
-    rarest = min(bigrams, key=lambda b: len(sample.postings.get(b, ())))
     walked = (PAGE_SIZE + 1) * len(sample.postings.get(rarest, ())) / hits  # rows until a first page, about
-    plan = _cheaper(sample, hits, shortest, by_index[0], walked)
-    return plan, {"posting": rarest, by_index[0]: by_index[1]}.get(plan)
+    plan = _cheaper(sample, hits, shortest, "phrase" if rare else "all", walked)
+    return plan, {"posting": rarest, "phrase": rare}.get(plan)
+
+
+def _unsampled(bigrams: list[str], rare: str, sample: _Sample) -> tuple[str, str | None]:
+    """The GIN plan of a phrase no sampled name holds: its matches are few, and what it costs is the posting lists
+    read and the rows they leave to fetch. Given the bigram counts, a phrase whose rarest bigram has fewer than
+    FEW_ROWS rows asks for that bigram and the next rarest (both lists short, few rows left to check), or the rarest
+    alone when the next has LONG_ROWS or more; otherwise for its uncommon bigrams (registry.search.COMMON_BIGRAMS),
+    or, all being common, its two rarest (GIN on every bigram of 易有限责任公 read 2 million entries: 32 ms)."""
+    if not sample.rows:
+        return ("phrase", rare) if rare else ("all", None)
+    # a bigram not counted has no row (or only rows newer than the count)
+    ranked = sorted(bigrams, key=lambda b: sample.rows.get(b, 0))
+    if sample.rows.get(ranked[0], 0) < FEW_ROWS:
+        return "phrase", " ".join(ranked[: 1 if sample.rows.get(ranked[1], 0) >= LONG_ROWS else 2])
+    return "phrase", rare or " ".join(ranked[:2])
 
 
 def _char_plan(char: str) -> str:

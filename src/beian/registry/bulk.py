@@ -1560,6 +1560,8 @@ def _pg_vacuum() -> None:
     with connection.cursor() as cur:
         # what the public query reads (the feed is the gate's)
         tables = ", ".join([t for t in _fast_tables(cur) if t != "beian_feed"] + [answers.TABLE])
+    bigrams.recount()  # the names' bigrams as loaded: what a phrase's plan is judged on (lookup.selectors)
+    with connection.cursor() as cur:
         cur.execute(f"ANALYZE {tables}" if connection.in_atomic_block else f"VACUUM (ANALYZE) {tables}")
 
 

@@ -166,3 +166,39 @@ def test_counts_drifted_a_fifth_from_the_table_are_set_aside_until_counted_again
     assert bigrams.counts() == {}  # the plans judge from the sample alone meanwhile
     bigrams.recount()
     assert bigrams.counts() == held_bigrams() and bigrams.counts()["鹭洲"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_counts_at_once_both_finish():
+    """An import ending while ``beian migrate`` counts: the second count waits for the first instead of failing on
+    the keys the first wrote."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    owner = f.user()
+    rename(f.filed_subject(owner, domains_per_site=(["twice.cn"],)), "测试双流并行科技有限公司")
+    bigrams.recount()
+    counted, errors = threading.Event(), []
+
+    def first():
+        try:
+            with transaction.atomic():
+                bigrams.recount()
+                counted.set()
+                time.sleep(0.5)  # still open when the second starts
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+            counted.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    counted.wait(10)
+    bigrams.recount()
+    thread.join(10)
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {bigrams.TABLE}")  # what autovacuum would do
+    assert errors == [] and bigrams.counts()["双流"] == 1

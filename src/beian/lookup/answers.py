@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
-from beian.lookup import selectors
+from beian.lookup import pgobjects, selectors
 
 TABLE = "beian_subject_answer"
 PREFIX = "beian_answer_"  # every trigger's name starts with it
@@ -236,8 +236,8 @@ def _pg_rebuild_all() -> str:
     return f"DELETE FROM {TABLE}; INSERT INTO {TABLE} (subject_id, objects) {_pg_select('true')};"
 
 
-def _pg_functions() -> dict[str, str]:
-    """The functions' bodies (``pg_proc.prosrc``) by name."""
+def _pg_functions() -> pgobjects.Functions:
+    """The functions by name (lookup.pgobjects)."""
     refresh = (
         f"DELETE FROM {TABLE} WHERE subject_id = sid; "
         f"INSERT INTO {TABLE} (subject_id, objects) {_pg_select('s.id = sid')};"
@@ -267,44 +267,32 @@ BEGIN
   RETURN NULL;
 END
 """
-    return {PG_REFRESH: refresh, PG_TRIGGER: trigger, PG_TRUNCATED: truncated}
+    on_trigger = "() RETURNS trigger LANGUAGE plpgsql"
+    return {
+        PG_REFRESH: ("(sid bigint) RETURNS void LANGUAGE sql", refresh),
+        PG_TRIGGER: (on_trigger, trigger),
+        PG_TRUNCATED: (on_trigger, truncated),
+    }
 
 
 def _pg_ensure() -> bool:
     functions = _pg_functions()
+    triggers = {
+        name: (table, f"{events} ON {table} FOR EACH ROW EXECUTE FUNCTION {PG_TRIGGER}()")
+        for name, (table, events) in _PG_TRIGGERS.items()
+    } | {
+        name: (table, f"TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {PG_TRUNCATED}()")
+        for name, table in _PG_TRUNCATE_TRIGGERS.items()
+    }
     with connection.cursor() as cur:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE])
-        has_table = cur.fetchone()[0]
-        cur.execute("SELECT proname, prosrc FROM pg_proc WHERE proname = ANY(%s)", [list(functions)])
-        stored = dict(cur.fetchall())
-        names = [*_PG_TRIGGERS, *_PG_TRUNCATE_TRIGGERS]
-        cur.execute("SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)", [names])
-        triggers_there = {r[0] for r in cur.fetchall()}
-    if has_table and stored == functions and triggers_there == set(names):
-        return False
+        if cur.fetchone()[0] and pgobjects.current(cur, functions, triggers):
+            return False
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (subject_id bigint PRIMARY KEY, objects text NOT NULL)"
         )
-        cur.execute(
-            f"CREATE OR REPLACE FUNCTION {PG_REFRESH}(sid bigint) RETURNS void LANGUAGE sql AS "
-            f"$beian${functions[PG_REFRESH]}$beian$"
-        )
-        for function in (PG_TRIGGER, PG_TRUNCATED):
-            cur.execute(
-                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-                f"$beian${functions[function]}$beian$"
-            )
-        for name, (table, events) in _PG_TRIGGERS.items():
-            cur.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            cur.execute(
-                f"CREATE TRIGGER {name} AFTER {events} ON {table} FOR EACH ROW EXECUTE FUNCTION {PG_TRIGGER}()"
-            )
-        for name, table in _PG_TRUNCATE_TRIGGERS.items():
-            cur.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            cur.execute(
-                f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {PG_TRUNCATED}()"
-            )
+        pgobjects.install(cur, functions, triggers)
         cur.execute(_pg_rebuild_all())
     return True
 

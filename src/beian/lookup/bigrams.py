@@ -24,19 +24,29 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-from beian.lookup import answers  # its PG_OFF read at call time: answers → selectors → … → bulk → here
+from beian.lookup import (
+    answers,  # its PG_OFF read at call time: answers → selectors → … → bulk → here
+    pgobjects,
+)
 
 TABLE = "beian_subject_bigram"
 INDEX = "beian_subject_bigram_key"
 TRIGGER_FUNCTION = "beian_bigram_trigger"
 TRUNCATE_FUNCTION = "beian_bigram_truncated"
-TRIGGERS = {  # name: the trigger's clauses after its name
-    "beian_bigram_id": f"AFTER INSERT OR DELETE ON beian_subject FOR EACH ROW EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
-    "beian_bigram_u": (
-        "AFTER UPDATE OF name_chars ON beian_subject FOR EACH ROW "
-        f"WHEN (old.name_chars IS DISTINCT FROM new.name_chars) EXECUTE FUNCTION {TRIGGER_FUNCTION}()"
+TRIGGERS = {  # name: (table, clauses after AFTER), as lookup.pgobjects takes them
+    "beian_bigram_id": (
+        "beian_subject",
+        f"INSERT OR DELETE ON beian_subject FOR EACH ROW EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
     ),
-    "beian_bigram_t": f"AFTER TRUNCATE ON beian_subject FOR EACH STATEMENT EXECUTE FUNCTION {TRUNCATE_FUNCTION}()",
+    "beian_bigram_u": (
+        "beian_subject",
+        "UPDATE OF name_chars ON beian_subject FOR EACH ROW "
+        f"WHEN (old.name_chars IS DISTINCT FROM new.name_chars) EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
+    ),
+    "beian_bigram_t": (
+        "beian_subject",
+        f"TRUNCATE ON beian_subject FOR EACH STATEMENT EXECUTE FUNCTION {TRUNCATE_FUNCTION}()",
+    ),
 }
 TABLE_DDL = (
     f'CREATE TABLE IF NOT EXISTS {TABLE} (bigram text COLLATE "C" NOT NULL, subject_id bigint NOT NULL)'
@@ -65,8 +75,8 @@ def rows_of(subjects: str, where: str) -> str:
     )
 
 
-def _functions() -> dict[str, str]:
-    """The trigger functions' bodies (``pg_proc.prosrc``) by name."""
+def _functions() -> pgobjects.Functions:
+    """The trigger functions by name (lookup.pgobjects)."""
     trigger = f"""
 BEGIN
   IF current_setting('{answers.PG_OFF}', true) = 'on' THEN RETURN NULL; END IF;
@@ -86,7 +96,8 @@ BEGIN
   RETURN NULL;
 END
 """
-    return {TRIGGER_FUNCTION: trigger, TRUNCATE_FUNCTION: truncated}
+    head = "() RETURNS trigger LANGUAGE plpgsql"
+    return {TRIGGER_FUNCTION: (head, trigger), TRUNCATE_FUNCTION: (head, truncated)}
 
 
 def ensure() -> bool:
@@ -102,12 +113,9 @@ def ensure() -> bool:
             [TABLE, INDEX, COUNTS],
         )
         has_table, has_index, has_counts = cur.fetchone()
-        cur.execute("SELECT proname, prosrc FROM pg_proc WHERE proname = ANY(%s)", [list(functions)])
-        stored = dict(cur.fetchall())
-        cur.execute("SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)", [list(TRIGGERS)])
-        there = {r[0] for r in cur.fetchall()}
+        installed = pgobjects.current(cur, functions, TRIGGERS)
         deferred = _deferred(cur)
-    if has_table and (has_index or deferred) and stored == functions and there == set(TRIGGERS):
+    if has_table and (has_index or deferred) and installed:
         if not has_counts:
             recount()
         return False
@@ -115,13 +123,7 @@ def ensure() -> bool:
         cur.execute(TABLE_DDL)
         cur.execute(COUNTS_DDL)
         cur.execute(f"DROP INDEX IF EXISTS {INDEX}")  # filled first, then indexed: several times faster
-        for name, body in functions.items():
-            cur.execute(
-                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $beian${body}$beian$"
-            )
-        for name, clauses in TRIGGERS.items():
-            cur.execute(f"DROP TRIGGER IF EXISTS {name} ON beian_subject")
-            cur.execute(f"CREATE TRIGGER {name} {clauses}")
+        pgobjects.install(cur, functions, TRIGGERS)
         cur.execute(f"TRUNCATE {TABLE}")
         cur.execute(f"INSERT INTO {TABLE} (bigram, subject_id) {rows_of('beian_subject s', 'true')}")
         if not _deferred(cur):  # else a first load dropped it and re-creates it when it ends (registry.bulk)

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -59,10 +60,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     # first: a migration may alter an index that a killed import left dropped (recorded for this schema)
     if not _restore_deferred_indexes():
         return 1
+    started = time.monotonic()
     call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
     from beian.lookup import bigrams
 
-    bigrams.recount()  # PostgreSQL: the name bigrams counted again (how a name query is planned)
+    # PostgreSQL: the name bigrams counted again (how a name query is planned), unless the migrations' rebuild of
+    # their table (post_migrate: bigrams.ensure) has just counted them
+    bigrams.recount(unless_counted_since=started)
     print("数据库已是最新 / database is up to date")
     return 0
 

@@ -22,6 +22,8 @@ is rarest, for the plan a query takes.
 
 from __future__ import annotations
 
+import time
+
 from django.db import connection, transaction
 
 from beian.lookup import (
@@ -146,10 +148,18 @@ def _deferred(cur) -> bool:
     return cur.fetchone() is not None
 
 
-def recount() -> None:
+_counted_at: float | None = None  # time.monotonic() when this process last counted
+
+
+def recount(*, unless_counted_since: float | None = None) -> None:
     """PostgreSQL: count again how many subjects hold each bigram (``COUNTS``), in one transaction: a query meanwhile
-    reads the previous counts, not a half-written table."""
+    reads the previous counts, not a half-written table. Skipped when this process counted after
+    ``unless_counted_since`` (a ``time.monotonic()`` value): ``beian migrate`` counts once, though a rebuild of the
+    table during its migrations (``ensure``) counted already."""
+    global _counted_at
     if connection.vendor != "postgresql":
+        return
+    if unless_counted_since is not None and _counted_at is not None and _counted_at >= unless_counted_since:
         return
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE])
@@ -161,6 +171,7 @@ def recount() -> None:
         cur.execute(f"LOCK TABLE {COUNTS} IN EXCLUSIVE MODE")
         cur.execute(f"DELETE FROM {COUNTS}")
         cur.execute(f"INSERT INTO {COUNTS} SELECT bigram, count(*) FROM {TABLE} GROUP BY bigram")
+    _counted_at = time.monotonic()
 
 
 def counts() -> dict[str, int]:

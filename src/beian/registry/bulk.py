@@ -1391,11 +1391,11 @@ class DeferredRestoreFailed(Exception):
     """An index or foreign key that a fast load dropped could not be re-created (it stays recorded)."""
 
 
-def _deferrable(cur) -> list[tuple[str, str, str, str, str]]:
+def _deferrable(cur, tables: list[str]) -> list[tuple[str, str, str, str, str]]:
     """(name, kind, table, DDL that re-creates it, statement that drops it) of every index of the loaded
     tables that enforces nothing (unique ones, primary keys and the FTS triggers stay), and on PostgreSQL
-    also their foreign keys. Indexes before constraints: the order they are re-created in."""
-    tables = _fast_tables(cur)
+    also their foreign keys (``tables``: ``_fast_tables``). Indexes before constraints: the order they are
+    re-created in."""
     if connection.vendor == "sqlite":
         # an index backing a UNIQUE/PRIMARY KEY clause has no sql; a CREATE UNIQUE INDEX is kept too
         cur.execute(
@@ -1439,8 +1439,8 @@ def _deferred_table_exists(cur) -> bool:
     return DEFERRED_TABLE in connection.introspection.table_names(cur)
 
 
-def _registry_empty(cur) -> bool:
-    for table in _fast_tables(cur):
+def _registry_empty(cur, tables: list[str]) -> bool:
+    for table in tables:
         cur.execute(f"SELECT 1 FROM {table} LIMIT 1")
         if cur.fetchone() is not None:
             return False
@@ -1459,19 +1459,20 @@ def _defer_indexes() -> int:
             cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [FAST_LOCK])
             if not cur.fetchone()[0]:
                 return 0
-        if not _registry_empty(cur):
+        tables = _fast_tables(cur)
+        if not _registry_empty(cur, tables):
             return 0
         if connection.vendor == "postgresql":
             # DROP INDEX takes this lock anyway; taking it before the check stops a concurrent writer (or a
             # second import) from adding rows between the check and the drop. SQLite: BEGIN IMMEDIATE did.
-            cur.execute(f"LOCK TABLE {', '.join(_fast_tables(cur))} IN ACCESS EXCLUSIVE MODE")
-            if not _registry_empty(cur):
+            cur.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+            if not _registry_empty(cur, tables):
                 return 0
         cur.execute(_DEFERRED_DDL)
         cur.execute(f"SELECT 1 FROM {DEFERRED_TABLE} LIMIT 1")
         if cur.fetchone() is not None:  # another load's drops are still recorded: it restores them
             return 0
-        found = _deferrable(cur)
+        found = _deferrable(cur, tables)
         for name, kind, table, ddl, drop in found:
             cur.execute(
                 f"INSERT INTO {DEFERRED_TABLE} (name, kind, table_name, ddl) VALUES (%s, %s, %s, %s)",

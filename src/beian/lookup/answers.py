@@ -278,10 +278,10 @@ END
 def _pg_ensure() -> bool:
     functions = _pg_functions()
     triggers = {
-        name: (table, f"{events} ON {table} FOR EACH ROW EXECUTE FUNCTION {PG_TRIGGER}()")
+        name: (events, table, f"FOR EACH ROW EXECUTE FUNCTION {PG_TRIGGER}()")
         for name, (table, events) in _PG_TRIGGERS.items()
     } | {
-        name: (table, f"TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {PG_TRUNCATED}()")
+        name: ("TRUNCATE", table, f"FOR EACH STATEMENT EXECUTE FUNCTION {PG_TRUNCATED}()")
         for name, table in _PG_TRUNCATE_TRIGGERS.items()
     }
     with connection.cursor() as cur:

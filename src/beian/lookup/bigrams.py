@@ -35,19 +35,22 @@ TABLE = "beian_subject_bigram"
 INDEX = "beian_subject_bigram_key"
 TRIGGER_FUNCTION = "beian_bigram_trigger"
 TRUNCATE_FUNCTION = "beian_bigram_truncated"
-TRIGGERS = {  # name: (table, clauses after AFTER), as lookup.pgobjects takes them
+TRIGGERS = {  # name: (events, table, what follows ON table), as lookup.pgobjects takes them
     "beian_bigram_id": (
+        "INSERT OR DELETE",
         "beian_subject",
-        f"INSERT OR DELETE ON beian_subject FOR EACH ROW EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
+        f"FOR EACH ROW EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
     ),
     "beian_bigram_u": (
+        "UPDATE OF name_chars",
         "beian_subject",
-        "UPDATE OF name_chars ON beian_subject FOR EACH ROW "
-        f"WHEN (old.name_chars IS DISTINCT FROM new.name_chars) EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
+        "FOR EACH ROW WHEN (old.name_chars IS DISTINCT FROM new.name_chars) "
+        f"EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
     ),
     "beian_bigram_t": (
+        "TRUNCATE",
         "beian_subject",
-        f"TRUNCATE ON beian_subject FOR EACH STATEMENT EXECUTE FUNCTION {TRUNCATE_FUNCTION}()",
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {TRUNCATE_FUNCTION}()",
     ),
 }
 TABLE_DDL = (

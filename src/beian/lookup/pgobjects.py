@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 Functions = Mapping[str, tuple[str, str]]  # name: (its parameters, result and language, its body)
-Triggers = Mapping[str, tuple[str, str]]  # name: (its table, its clauses after ``ON table``)
+Triggers = Mapping[str, tuple[str, str, str]]  # name: (its events, its table, what follows ``ON table``)
 
 
 def current(cur, functions: Functions, triggers: Triggers) -> bool:
@@ -23,6 +23,6 @@ def install(cur, functions: Functions, triggers: Triggers) -> None:
     """Create or replace the functions, then drop and create the triggers (in the caller's transaction)."""
     for name, (head, body) in functions.items():
         cur.execute(f"CREATE OR REPLACE FUNCTION {name}{head} AS $beian${body}$beian$")
-    for name, (table, clauses) in triggers.items():
+    for name, (events, table, action) in triggers.items():
         cur.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        cur.execute(f"CREATE TRIGGER {name} AFTER {clauses}")
+        cur.execute(f"CREATE TRIGGER {name} AFTER {events} ON {table} {action}")
